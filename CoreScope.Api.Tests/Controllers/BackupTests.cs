@@ -1,0 +1,180 @@
+using System.Data.SQLite;
+using System.Net;
+using System.Text;
+using CoreScope.Api.Tests.Infrastructure;
+using Dapper;
+using FluentAssertions;
+using NUnit.Framework;
+
+namespace CoreScope.Api.Tests.Controllers;
+
+public sealed class BackupTests
+{
+    private TestWorkspace _workspace = null!;
+
+    [SetUp]
+    public void SetUp() => _workspace = new TestWorkspace();
+
+    [TearDown]
+    public void TearDown() => _workspace.Dispose();
+
+    [Test]
+    public async Task Backup_OfPopulatedWalDatabase_ReturnsCompleteSnapshotWithHeaders()
+    {
+        await TestDatabase.CreateAsync(_workspace.DatabasePath);
+        TestDatabase.Populate(_workspace.DatabasePath, transmissions: 300, observationsEach: 2);
+        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
+        var before = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+
+        using var response = await client.GetAsync("/api/backup");
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        response.Content.Headers.ContentType!.MediaType.Should().Be("application/octet-stream");
+        response.Headers.GetValues("X-Content-Type-Options").Should().Equal("nosniff");
+        response.Headers.CacheControl!.NoStore.Should().BeTrue();
+        var disposition = response.Content.Headers.GetValues("Content-Disposition").Single();
+        var match = System.Text.RegularExpressions.Regex.Match(disposition, "^attachment; filename=\"corescope-backup-([0-9]+)\\.db\"$");
+        match.Success.Should().BeTrue(disposition);
+        long.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture).Should().BeInRange(before, before + 60);
+
+        var body = await response.Content.ReadAsByteArrayAsync();
+        response.Content.Headers.ContentLength.Should().Be(body.Length);
+        Encoding.ASCII.GetString(body, 0, 16).Should().Be("SQLite format 3\0");
+
+        var snapshotPath = Path.Combine(_workspace.DownloadDirectory, "backup.db");
+        await File.WriteAllBytesAsync(snapshotPath, body);
+        TestDatabase.IntegrityCheck(snapshotPath).Should().Be("ok");
+        TestDatabase.SchemaObjects(snapshotPath).Should().BeEquivalentTo(TestDatabase.SchemaObjects(_workspace.DatabasePath));
+        var counts = TestDatabase.RowCounts(snapshotPath);
+        counts.Should().BeEquivalentTo(TestDatabase.RowCounts(_workspace.DatabasePath));
+        counts["transmissions"].Should().Be(300);
+        counts["observations"].Should().Be(600);
+        response.Headers.GetValues("X-Backup-Rows-Transmissions").Should().Equal("300");
+        response.Headers.GetValues("X-Backup-Rows-Observations").Should().Equal("600");
+    }
+
+    [Test]
+    public async Task Backup_AfterFullDownload_LeavesTempFolderEmpty()
+    {
+        await TestDatabase.CreateAsync(_workspace.DatabasePath);
+        TestDatabase.Populate(_workspace.DatabasePath, transmissions: 50);
+        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
+
+        using var response = await client.GetAsync("/api/backup");
+        await response.Content.ReadAsByteArrayAsync();
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        await Eventually.EmptyAsync(_workspace.BackupTempDirectory);
+    }
+
+    [Test]
+    public async Task Backup_WhileWriterCommits_IsOnePointInTimeAndWriterNeverFails()
+    {
+        await TestDatabase.CreateAsync(_workspace.DatabasePath);
+        TestDatabase.Populate(_workspace.DatabasePath, transmissions: 2_000, observationsEach: 3, payloadBytes: 120);
+        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
+
+        using var stop = new CancellationTokenSource();
+        var writerErrors = new List<Exception>();
+        var commits = 0;
+        var writer = Task.Run(() =>
+        {
+            // busy_timeout 0: if a snapshot ever blocked this writer, the commit would fail at once instead of waiting.
+            using var connection = TestDatabase.Open(_workspace.DatabasePath);
+            connection.Execute("PRAGMA busy_timeout = 0;");
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    using var transaction = connection.BeginTransaction();
+                    TestDatabase.InsertTransmission(connection, transaction, observations: 3, payloadBytes: 120);
+                    transaction.Commit();
+                    Interlocked.Increment(ref commits);
+                }
+                catch (SQLiteException exception)
+                {
+                    lock (writerErrors)
+                    {
+                        writerErrors.Add(exception);
+                    }
+                }
+            }
+        });
+
+        var snapshotCounts = new List<long>();
+        for (var round = 0; round < 4; round++)
+        {
+            using var response = await client.GetAsync("/api/backup");
+            response.StatusCode.Should().Be(HttpStatusCode.OK);
+            var path = Path.Combine(_workspace.DownloadDirectory, $"snapshot-{round}.db");
+            await File.WriteAllBytesAsync(path, await response.Content.ReadAsByteArrayAsync());
+
+            TestDatabase.IntegrityCheck(path).Should().Be("ok");
+            using var snapshot = TestDatabase.Open(path, readOnly: true);
+            snapshot.ExecuteScalar<long>(
+                "SELECT COUNT(*) FROM transmissions t WHERE (SELECT COUNT(*) FROM observations o WHERE o.transmission_id = t.id) <> 3")
+                .Should().Be(0, "a snapshot must never hold a transmission without all three of its observations");
+            var transmissions = snapshot.ExecuteScalar<long>("SELECT COUNT(*) FROM transmissions");
+            snapshot.ExecuteScalar<long>("SELECT COUNT(*) FROM observations").Should().Be(transmissions * 3);
+            snapshotCounts.Add(transmissions);
+        }
+
+        await stop.CancelAsync();
+        await writer;
+
+        writerErrors.Should().BeEmpty();
+        commits.Should().BeGreaterThan(0);
+        snapshotCounts.Should().BeInAscendingOrder();
+        snapshotCounts[^1].Should().BeGreaterThan(2_000, "the writer committed while the snapshots were taken");
+    }
+
+    [Test]
+    public async Task Backup_OfDamagedDatabase_Returns500AndLeavesNothingBehind()
+    {
+        await TestDatabase.CreateAsync(_workspace.DatabasePath);
+        TestDatabase.Populate(_workspace.DatabasePath, transmissions: 3_000, payloadBytes: 200);
+        using (var connection = TestDatabase.Open(_workspace.DatabasePath))
+        {
+            connection.Execute("PRAGMA wal_checkpoint(TRUNCATE);");
+        }
+
+        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
+        (await client.GetAsync("/api/backup")).StatusCode.Should().Be(HttpStatusCode.OK);
+        await Eventually.EmptyAsync(_workspace.BackupTempDirectory);
+
+        // Garbage over the pages after the schema's: the file still opens, but its tables cannot be read.
+        await using (var file = new FileStream(_workspace.DatabasePath, FileMode.Open, FileAccess.Write, FileShare.ReadWrite))
+        {
+            var garbage = new byte[file.Length - 16 * 4096];
+            new Random(7).NextBytes(garbage);
+            file.Position = 16 * 4096;
+            await file.WriteAsync(garbage);
+        }
+
+        using var response = await client.GetAsync("/api/backup");
+
+        response.StatusCode.Should().Be(HttpStatusCode.InternalServerError);
+        (await ApiKeyTests.ErrorMemberAsync(response)).Should().Contain("damaged");
+        _workspace.BackupTempEntries().Should().BeEmpty();
+        (await client.GetAsync("/api/openapi")).StatusCode.Should().Be(HttpStatusCode.OK, "the server goes on serving");
+    }
+
+    [Test]
+    public async Task Start_RemovesSnapshotFoldersLeftByACrash_AndNothingElse()
+    {
+        var leftover = Directory.CreateDirectory(Path.Combine(_workspace.BackupTempDirectory, "corescope-snapshot-0123abcd"));
+        await File.WriteAllTextAsync(Path.Combine(leftover.FullName, "corescope.db"), "half a snapshot");
+        var unrelated = Directory.CreateDirectory(Path.Combine(_workspace.BackupTempDirectory, "someone-elses-folder"));
+
+        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        using var client = factory.CreateClient(key: null);
+        await client.GetAsync("/api/openapi");
+
+        Directory.Exists(leftover.FullName).Should().BeFalse();
+        Directory.Exists(unrelated.FullName).Should().BeTrue();
+    }
+}

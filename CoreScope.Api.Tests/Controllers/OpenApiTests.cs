@@ -1,0 +1,55 @@
+using System.Net;
+using System.Text.Json;
+using CoreScope.Api.Tests.Infrastructure;
+using FluentAssertions;
+using NUnit.Framework;
+
+namespace CoreScope.Api.Tests.Controllers;
+
+public sealed class OpenApiTests
+{
+    private TestWorkspace _workspace = null!;
+
+    [SetUp]
+    public void SetUp() => _workspace = new TestWorkspace();
+
+    [TearDown]
+    public void TearDown() => _workspace.Dispose();
+
+    [Test]
+    public async Task OpenApi_ListsBackupAsBinaryWithApiKeyRequirement()
+    {
+        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        using var client = factory.CreateClient(key: null);
+
+        using var document = JsonDocument.Parse(await client.GetStringAsync("/api/openapi"));
+
+        var root = document.RootElement;
+        var scheme = root.GetProperty("components").GetProperty("securitySchemes").GetProperty("ApiKey");
+        scheme.GetProperty("type").GetString().Should().Be("apiKey");
+        scheme.GetProperty("name").GetString().Should().Be("X-API-Key");
+        scheme.GetProperty("in").GetString().Should().Be("header");
+
+        var backup = root.GetProperty("paths").GetProperty("/api/backup").GetProperty("get");
+        backup.GetProperty("security").EnumerateArray().Select(requirement => requirement.EnumerateObject().Single().Name)
+            .Should().Equal("ApiKey");
+        var responses = backup.GetProperty("responses");
+        responses.GetProperty("200").GetProperty("content").GetProperty("application/octet-stream")
+            .GetProperty("schema").GetProperty("format").GetString().Should().Be("binary");
+        responses.TryGetProperty("401", out _).Should().BeTrue();
+        responses.TryGetProperty("403", out _).Should().BeTrue();
+    }
+
+    [Test]
+    public async Task SwaggerUi_IsServedAtApiDocs()
+    {
+        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        using var client = factory.CreateClient(key: null);
+
+        using var response = await client.GetAsync("/api/docs/index.html");
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        var html = await response.Content.ReadAsStringAsync();
+        html.Should().Contain("swagger-ui");
+    }
+}

@@ -1,0 +1,66 @@
+using System.Net;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+
+namespace CoreScope.Api.Tests.Infrastructure;
+
+/// <summary>
+/// The real server, configured for one test: its own database file and backup temp folder, an optional API
+/// key and any further settings. <see cref="StartKestrel"/> puts it on a real socket on 127.0.0.1.
+/// </summary>
+public sealed class CoreScopeApiFactory(TestWorkspace workspace, string? apiKey, IReadOnlyDictionary<string, string?>? settings = null)
+    : WebApplicationFactory<Program>
+{
+    public const string StrongApiKey = "k3y-for-tests-0123456789abcdef";
+
+    public TestWorkspace Workspace { get; } = workspace;
+
+    public Uri? ServerAddress { get; private set; }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        builder.UseSetting("CoreScope:Database:Path", Workspace.DatabasePath);
+        builder.UseSetting("CoreScope:Backup:TempDirectory", Workspace.BackupTempDirectory);
+        builder.UseSetting("CoreScope:ApiKey", apiKey ?? string.Empty);
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            builder.UseSetting(key, value);
+        }
+    }
+
+    /// <summary>Runs the server on Kestrel on 127.0.0.1 and an ephemeral port, for what TestServer cannot show.</summary>
+    public Uri StartKestrel()
+    {
+        UseKestrel(options => options.Listen(IPAddress.Loopback, 0));
+        StartServer();
+        using var client = CreateClient();
+        ServerAddress = client.BaseAddress ?? throw new InvalidOperationException("Kestrel reported no address.");
+        return ServerAddress;
+    }
+
+    /// <summary>A client that sends <paramref name="key"/> in X-API-Key on every request.</summary>
+    public HttpClient CreateClient(string? key)
+    {
+        var client = CreateDefaultClient(new ApiKeyHandler(key));
+        if (ServerAddress is not null)
+        {
+            client.BaseAddress = ServerAddress;
+        }
+
+        return client;
+    }
+
+    private sealed class ApiKeyHandler(string? key) : DelegatingHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (key is not null)
+            {
+                request.Headers.Add("X-API-Key", key);
+            }
+
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
+}

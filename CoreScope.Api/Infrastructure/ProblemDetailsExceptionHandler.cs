@@ -1,0 +1,51 @@
+using CoreScope.Data.Backup;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
+
+namespace CoreScope.Api.Infrastructure;
+
+/// <summary>
+/// Turns the exceptions our services throw into ProblemDetails with the right status, in one place, so
+/// controllers stay free of try/catch and every error body has the same shape.
+/// </summary>
+public sealed class ProblemDetailsExceptionHandler(
+    IProblemDetailsService problemDetailsService,
+    ILogger<ProblemDetailsExceptionHandler> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        if (httpContext.Response.HasStarted)
+        {
+            return false;
+        }
+
+        var (status, title, detail) = exception switch
+        {
+            BackupFailedException { Failure: BackupFailure.InsufficientStorage } e =>
+                (StatusCodes.Status507InsufficientStorage, "Insufficient storage for the backup", e.Message),
+            BackupFailedException { Failure: BackupFailure.DatabaseUnreadable } e =>
+                (StatusCodes.Status500InternalServerError, "The database could not be read", e.Message),
+            BackupFailedException { Failure: BackupFailure.VerificationFailed } e =>
+                (StatusCodes.Status500InternalServerError, "The snapshot failed verification", e.Message),
+            BackupFailedException e =>
+                (StatusCodes.Status500InternalServerError, "The backup failed", e.Message),
+            BadHttpRequestException e =>
+                (e.StatusCode, "Bad request", e.Message),
+            _ => (StatusCodes.Status500InternalServerError, "Internal server error",
+                "The server failed to handle the request; the log has the details."),
+        };
+
+        if (status >= 500)
+        {
+            logger.LogError(exception, "{Method} {Path} failed with {Status}", httpContext.Request.Method, httpContext.Request.Path, status);
+        }
+
+        httpContext.Response.StatusCode = status;
+        return await problemDetailsService.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = httpContext,
+            Exception = exception,
+            ProblemDetails = new ProblemDetails { Status = status, Title = title, Detail = detail },
+        });
+    }
+}

@@ -1,0 +1,13 @@
+namespace CoreScope.Api.Options;
+
+/// <summary>Server-wide settings (section <c>CoreScope</c>).</summary>
+public sealed class CoreScopeOptions
+{
+    public const string SectionName = "CoreScope";
+
+    /// <summary>
+    /// The admin key clients send in <c>X-API-Key</c>. Empty disables every admin endpoint; a weak key is
+    /// refused (see <see cref="ApiKeyStrength"/>).
+    /// </summary>
+    public string? ApiKey { get; set; }
+}

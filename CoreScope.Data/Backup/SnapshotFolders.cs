@@ -1,0 +1,42 @@
+namespace CoreScope.Data.Backup;
+
+/// <summary>Names, creates and removes the staging folders snapshots are made in.</summary>
+internal static class SnapshotFolders
+{
+    /// <summary>Every staging folder starts with this, so a start-up sweep can tell leftovers from other files.</summary>
+    public const string Prefix = "corescope-snapshot-";
+
+    public static string Create(string tempDirectory)
+    {
+        Directory.CreateDirectory(tempDirectory);
+        var folder = Path.Combine(tempDirectory, Prefix + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        return folder;
+    }
+
+    public static IEnumerable<string> Find(string tempDirectory) =>
+        Directory.Exists(tempDirectory)
+            ? Directory.EnumerateDirectories(tempDirectory, Prefix + "*", SearchOption.TopDirectoryOnly)
+            : [];
+
+    public static bool TryDelete(string folder)
+    {
+        try
+        {
+            if (Directory.Exists(folder))
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+
+            return true;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+}

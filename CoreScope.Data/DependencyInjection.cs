@@ -1,0 +1,29 @@
+using CoreScope.Data.Backup;
+using CoreScope.Data.Connections;
+using CoreScope.Data.Options;
+using CoreScope.Data.Schema;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace CoreScope.Data;
+
+public static class DependencyInjection
+{
+    /// <summary>Registers the connections, the writer, the schema and the data services.</summary>
+    public static IServiceCollection AddCoreScopeData(this IServiceCollection services)
+    {
+        services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<BackupOptions>().BindConfiguration(BackupOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<DatabaseLocation>();
+        services.AddSingleton<SqliteConnectionFactory>();
+        services.AddSingleton<SchemaMigrator>();
+        services.AddSingleton<DatabaseWriter>();
+        services.AddSingleton<BackupService>();
+
+        services.AddHostedService<DatabaseInitializer>();
+        return services;
+    }
+}
