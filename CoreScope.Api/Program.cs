@@ -14,7 +14,13 @@ builder.Services.AddCoreScopeData();
 builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = ProblemDetailsDefaults.AddErrorMember);
 builder.Services.AddExceptionHandler<ProblemDetailsExceptionHandler>();
 
-builder.Services.AddControllers();
+// A body that fails to parse is reported once, by what is wrong with it, not also as a "required" parameter.
+builder.Services.AddControllers(options => options.SuppressImplicitRequiredAttributeForNonNullableReferenceTypes = true);
+
+// Request timings per route template for /api/perf and /api/health; what the status endpoints report.
+builder.Services.AddSingleton<PerfCollector>();
+builder.Services.AddSingleton<ServerInfo>();
+builder.Services.AddSingleton<ServerStatusService>();
 
 // OpenAPI at /api/openapi with an API-key scheme that Swagger UI's Authorize fills in.
 const string ApiKeyScheme = "ApiKey";
@@ -36,6 +42,7 @@ var app = builder.Build();
 
 WarnAboutApiKey(app);
 
+app.UseMiddleware<PerfMiddleware>();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 

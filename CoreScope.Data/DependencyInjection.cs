@@ -1,6 +1,9 @@
 using CoreScope.Data.Backup;
 using CoreScope.Data.Connections;
+using CoreScope.Data.Maintenance;
 using CoreScope.Data.Options;
+using CoreScope.Data.Packets;
+using CoreScope.Data.Reads;
 using CoreScope.Data.Schema;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -22,6 +25,12 @@ public static class DependencyInjection
         services.AddSingleton<SchemaMigrator>();
         services.AddSingleton<DatabaseWriter>();
         services.AddSingleton<BackupService>();
+        services.AddSingleton<PacketIngestService>();
+        services.AddSingleton<PacketReader>();
+        services.AddSingleton<NodeReader>();
+        services.AddSingleton<ObserverReader>();
+        services.AddSingleton<StatsReader>();
+        services.AddSingleton<PruneService>();
 
         services.AddHostedService<DatabaseInitializer>();
         return services;

@@ -1,7 +1,10 @@
 using System.Net.Mime;
 using CoreScope.Api.Filters;
 using CoreScope.Api.Infrastructure;
+using CoreScope.Api.Models;
+using CoreScope.Data;
 using CoreScope.Data.Backup;
+using CoreScope.Data.Maintenance;
 using Microsoft.AspNetCore.Mvc;
 
 namespace CoreScope.Api.Controllers;
@@ -11,8 +14,29 @@ namespace CoreScope.Api.Controllers;
 [Route("api")]
 [ApiKey]
 [Produces(MediaTypeNames.Application.Json)]
-public sealed class AdminController(BackupService backupService) : ControllerBase
+public sealed class AdminController(BackupService backupService, PruneService pruneService) : ControllerBase
 {
+    /// <summary>Deletes packets older than <paramref name="days"/> days and marks silent observers inactive.</summary>
+    /// <param name="days">Age in days; without it, CoreScope:Retention:PacketDays.</param>
+    /// <param name="cancellationToken">Ends the request when the client goes away.</param>
+    [HttpPost("admin/prune")]
+    [ProducesResponseType(typeof(PruneResponse), StatusCodes.Status200OK)]
+    [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status400BadRequest)]
+    [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status401Unauthorized)]
+    [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status403Forbidden)]
+    public async Task<PruneResponse> Prune([FromQuery] string? days, CancellationToken cancellationToken)
+    {
+        var result = await pruneService.PruneAsync(ParseDays(days), cancellationToken);
+        return new PruneResponse(
+            result.TransmissionsDeleted, result.TransmissionsDeleted, result.ObservationsDeleted, result.ObserversMarkedInactive, result.Days);
+    }
+
+    // "days=abc" must get the same answer as no days at all, not the framework's model-binding message.
+    private static int? ParseDays(string? days) =>
+        string.IsNullOrWhiteSpace(days) ? null
+        : int.TryParse(days, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var value) ? value
+        : throw new InvalidInputException("days parameter required (or set retention.packetDays in config)");
+
     /// <summary>Downloads a complete, consistent SQLite snapshot of the live database.</summary>
     /// <remarks>
     /// The snapshot is made with VACUUM INTO while writers keep writing, staged in a temp folder of its own and

@@ -18,8 +18,22 @@ public static class ProblemDetailsDefaults
         problem.Extensions["error"] = error;
     }
 
-    private static string Describe(string field, string message) =>
-        string.IsNullOrEmpty(field) || field == "$" || message.Contains(field, StringComparison.OrdinalIgnoreCase)
-            ? message
-            : $"{field}: {message}";
+    // System.Text.Json's messages name CLR types and byte positions; say instead which member is wrong.
+    private static string Describe(string field, string message)
+    {
+        var readable = message.Split(" Path: ", 2)[0];
+        if (field == "$")
+        {
+            return "The body is not valid JSON: " + readable;
+        }
+
+        if (field.StartsWith("$.", StringComparison.Ordinal))
+        {
+            return $"{field[2..]} has a value of the wrong type or is not valid JSON.";
+        }
+
+        return string.IsNullOrEmpty(field) || readable.Contains(field, StringComparison.OrdinalIgnoreCase)
+            ? readable
+            : $"{field}: {readable}";
+    }
 }

@@ -1,3 +1,4 @@
+using CoreScope.Data;
 using CoreScope.Data.Backup;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
@@ -29,6 +30,8 @@ public sealed class ProblemDetailsExceptionHandler(
                 (StatusCodes.Status500InternalServerError, "The snapshot failed verification", e.Message),
             BackupFailedException e =>
                 (StatusCodes.Status500InternalServerError, "The backup failed", e.Message),
+            InvalidInputException e =>
+                (StatusCodes.Status400BadRequest, "Bad request", e.Message),
             BadHttpRequestException e =>
                 (e.StatusCode, "Bad request", e.Message),
             _ => (StatusCodes.Status500InternalServerError, "Internal server error",

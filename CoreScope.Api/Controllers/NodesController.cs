@@ -1,0 +1,28 @@
+using System.Net.Mime;
+using CoreScope.Data.Reads;
+using Microsoft.AspNetCore.Mvc;
+
+namespace CoreScope.Api.Controllers;
+
+/// <summary>The nodes the mesh announced in ADVERT packets.</summary>
+[ApiController]
+[Route("api/nodes")]
+[Produces(MediaTypeNames.Application.Json)]
+public sealed class NodesController(NodeReader nodeReader) : ControllerBase
+{
+    /// <summary>Nodes, most recently heard first, optionally of one role (repeater, room, companion, sensor).</summary>
+    [HttpGet]
+    [ProducesResponseType(typeof(NodeList), StatusCodes.Status200OK)]
+    [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status400BadRequest)]
+    public Task<NodeList> List(int? limit, int? offset, string? role, CancellationToken cancellationToken) =>
+        nodeReader.ListAsync(Page.From(limit, offset), role, cancellationToken);
+
+    /// <summary>One node by its public key.</summary>
+    [HttpGet("{pubkey}")]
+    [ProducesResponseType(typeof(Node), StatusCodes.Status200OK)]
+    [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status404NotFound)]
+    public async Task<ActionResult<Node>> Get(string pubkey, CancellationToken cancellationToken) =>
+        await nodeReader.GetAsync(pubkey, cancellationToken) is { } node
+            ? node
+            : Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"No node with public key {pubkey}.");
+}

@@ -1,0 +1,16 @@
+using System.Net.Mime;
+using CoreScope.Data.Reads;
+using Microsoft.AspNetCore.Mvc;
+
+namespace CoreScope.Api.Controllers;
+
+/// <summary>The observers that hear packets and report them.</summary>
+[ApiController]
+[Route("api/observers")]
+[Produces(MediaTypeNames.Application.Json)]
+public sealed class ObserversController(ObserverReader observerReader) : ControllerBase
+{
+    [HttpGet]
+    [ProducesResponseType(typeof(ObserverList), StatusCodes.Status200OK)]
+    public Task<ObserverList> List(CancellationToken cancellationToken) => observerReader.ListAsync(cancellationToken);
+}

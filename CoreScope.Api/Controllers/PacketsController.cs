@@ -1,0 +1,57 @@
+using System.Net.Mime;
+using CoreScope.Api.Filters;
+using CoreScope.Api.Models;
+using CoreScope.Data.Packets;
+using CoreScope.Data.Reads;
+using Microsoft.AspNetCore.Mvc;
+
+namespace CoreScope.Api.Controllers;
+
+/// <summary>Packets: ingest (with the API key), decode, and reads.</summary>
+[ApiController]
+[Route("api")]
+[Produces(MediaTypeNames.Application.Json)]
+public sealed class PacketsController(PacketIngestService ingestService, PacketReader packetReader) : ControllerBase
+{
+    /// <summary>Stores one observer's report of a packet.</summary>
+    [HttpPost("packets")]
+    [ApiKey]
+    [Consumes(MediaTypeNames.Application.Json)]
+    [ProducesResponseType(typeof(IngestResponse), StatusCodes.Status200OK)]
+    [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status400BadRequest)]
+    [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status401Unauthorized)]
+    [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status403Forbidden)]
+    public async Task<IngestResponse> Ingest(IngestPacketRequest request, CancellationToken cancellationToken)
+    {
+        var result = await ingestService.IngestAsync(
+            new PacketReport(request.Hex, request.Observer, request.Snr, request.Rssi, request.Region), cancellationToken);
+        return new IngestResponse(result.Id, result.ObservationId, result.Hash, result.IsNew, result.Decoded);
+    }
+
+    /// <summary>Decodes a packet and computes its hash; nothing is stored.</summary>
+    [HttpPost("decode")]
+    [Consumes(MediaTypeNames.Application.Json)]
+    [ProducesResponseType(typeof(DecodeResponse), StatusCodes.Status200OK)]
+    [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status400BadRequest)]
+    public DecodeResponse Decode(DecodePacketRequest request)
+    {
+        var decoded = PacketDecoder.Decode(request.Hex);
+        return new DecodeResponse(decoded, decoded.Hash);
+    }
+
+    /// <summary>Transmissions, newest first, with their observation counts.</summary>
+    [HttpGet("packets")]
+    [ProducesResponseType(typeof(PacketList), StatusCodes.Status200OK)]
+    [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status400BadRequest)]
+    public Task<PacketList> List(int? limit, int? offset, CancellationToken cancellationToken) =>
+        packetReader.ListAsync(Page.From(limit, offset), cancellationToken);
+
+    /// <summary>One transmission with all its observations.</summary>
+    [HttpGet("packets/{id:long}")]
+    [ProducesResponseType(typeof(PacketDetail), StatusCodes.Status200OK)]
+    [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status404NotFound)]
+    public async Task<ActionResult<PacketDetail>> Get(long id, CancellationToken cancellationToken) =>
+        await packetReader.GetAsync(id, cancellationToken) is { } packet
+            ? packet
+            : Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"No packet with id {id}.");
+}

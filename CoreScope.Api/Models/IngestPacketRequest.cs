@@ -1,0 +1,30 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace CoreScope.Api.Models;
+
+/// <summary>One observer's report of a packet, as CoreScope ingestors send it.</summary>
+public sealed class IngestPacketRequest
+{
+    /// <summary>The raw packet as hexadecimal.</summary>
+    [Required(AllowEmptyStrings = false, ErrorMessage = "hex is required: the raw packet as hexadecimal.")]
+    public string? Hex { get; init; }
+
+    /// <summary>The observer's id (usually its public key).</summary>
+    [MaxLength(128)]
+    public string? Observer { get; init; }
+
+    public double? Snr { get; init; }
+
+    public double? Rssi { get; init; }
+
+    /// <summary>The observer's region (IATA code), stored as the observer's <c>iata</c>.</summary>
+    [MaxLength(16)]
+    public string? Region { get; init; }
+}
+
+/// <summary>A packet to decode without storing it.</summary>
+public sealed class DecodePacketRequest
+{
+    [Required(AllowEmptyStrings = false, ErrorMessage = "hex is required: the raw packet as hexadecimal.")]
+    public string? Hex { get; init; }
+}

@@ -1,0 +1,18 @@
+using System.Text.Json.Serialization;
+using CoreScope.Data.Packets;
+
+namespace CoreScope.Api.Models;
+
+public sealed record IngestResponse(long Id, long ObservationId, string Hash, bool IsNew, DecodedPacket Decoded);
+
+public sealed record DecodeResponse(DecodedPacket Decoded, string Hash);
+
+public sealed record OkResponse(bool Ok);
+
+/// <summary>The prune result under the original's snake_case names, which its clients read.</summary>
+public sealed record PruneResponse(
+    [property: JsonPropertyName("packets_deleted")] long PacketsDeleted,
+    [property: JsonPropertyName("deleted")] long Deleted,
+    [property: JsonPropertyName("observations_deleted")] long ObservationsDeleted,
+    [property: JsonPropertyName("observers_inactive")] long ObserversInactive,
+    [property: JsonPropertyName("days")] int Days);

@@ -1,0 +1,49 @@
+using System.Globalization;
+using CoreScope.Data.Connections;
+using CoreScope.Data.Options;
+using Dapper;
+using Microsoft.Extensions.Options;
+
+namespace CoreScope.Data.Maintenance;
+
+public sealed record PruneResult(long TransmissionsDeleted, long ObservationsDeleted, long ObserversMarkedInactive, int Days);
+
+/// <summary>Deletes old packets and marks silent observers inactive, in one transaction on the writer.</summary>
+public sealed class PruneService(DatabaseWriter writer, IOptions<RetentionOptions> options, TimeProvider timeProvider)
+{
+    private const string DeleteObservationsSql = """
+        DELETE FROM observations WHERE transmission_id IN (SELECT id FROM transmissions WHERE first_seen < @cutoff);
+        """;
+
+    private const string DeleteTransmissionsSql = "DELETE FROM transmissions WHERE first_seen < @cutoff;";
+
+    private const string MarkObserversInactiveSql = """
+        UPDATE observers SET inactive = 1
+        WHERE last_seen < @observerCutoff AND COALESCE(inactive, 0) = 0;
+        """;
+
+    /// <summary>
+    /// Prunes packets older than <paramref name="days"/>, or than <c>CoreScope:Retention:PacketDays</c> when no
+    /// days are given; throws <see cref="ArgumentException"/> when neither is a positive number.
+    /// </summary>
+    public Task<PruneResult> PruneAsync(int? days, CancellationToken cancellationToken)
+    {
+        var packetDays = days ?? options.Value.PacketDays;
+        if (packetDays is not > 0)
+        {
+            throw new InvalidInputException("days parameter required (or set retention.packetDays in config)");
+        }
+
+        var now = timeProvider.GetUtcNow();
+        var cutoff = IsoTime.Format(now.AddDays(-packetDays.Value));
+        var observerCutoff = IsoTime.Format(now.AddDays(-options.Value.ObserverDays));
+
+        return writer.WriteAsync(async (connection, transaction, token) =>
+        {
+            var observations = await connection.ExecuteAsync(new CommandDefinition(DeleteObservationsSql, new { cutoff }, transaction, cancellationToken: token));
+            var transmissions = await connection.ExecuteAsync(new CommandDefinition(DeleteTransmissionsSql, new { cutoff }, transaction, cancellationToken: token));
+            var observers = await connection.ExecuteAsync(new CommandDefinition(MarkObserversInactiveSql, new { observerCutoff }, transaction, cancellationToken: token));
+            return new PruneResult(transmissions, observations, observers, packetDays.Value);
+        }, cancellationToken);
+    }
+}

@@ -1,0 +1,67 @@
+using CoreScope.Data.Connections;
+using Dapper;
+
+namespace CoreScope.Data.Reads;
+
+public sealed class Node
+{
+    public string PublicKey { get; init; } = "";
+
+    public string? Name { get; init; }
+
+    public string? Role { get; init; }
+
+    public double? Lat { get; init; }
+
+    public double? Lon { get; init; }
+
+    public string? LastSeen { get; init; }
+
+    public string? FirstSeen { get; init; }
+
+    public long AdvertCount { get; init; }
+
+    public long? BatteryMv { get; init; }
+
+    public double? TemperatureC { get; init; }
+}
+
+public sealed record NodeList(IReadOnlyList<Node> Nodes, long Total, int Limit, int Offset);
+
+/// <summary>Reads the nodes the mesh announced, most recently heard first.</summary>
+public sealed class NodeReader(SqliteConnectionFactory connectionFactory)
+{
+    private const string Columns = """
+        public_key AS PublicKey, name AS Name, role AS Role, lat AS Lat, lon AS Lon, last_seen AS LastSeen,
+        first_seen AS FirstSeen, COALESCE(advert_count, 0) AS AdvertCount, battery_mv AS BatteryMv, temperature_c AS TemperatureC
+        """;
+
+    private const string ListSql = $"""
+        SELECT {Columns} FROM nodes
+        WHERE @role IS NULL OR role = @role
+        ORDER BY last_seen DESC, public_key
+        LIMIT @limit OFFSET @offset;
+        SELECT COUNT(*) FROM nodes WHERE @role IS NULL OR role = @role;
+        """;
+
+    public async Task<NodeList> ListAsync(Page page, string? role, CancellationToken cancellationToken)
+    {
+        await using var connection = await connectionFactory.OpenReadOnlyAsync(cancellationToken);
+        using var results = await connection.QueryMultipleAsync(new CommandDefinition(
+            ListSql, new { limit = page.Limit, offset = page.Offset, role = string.IsNullOrWhiteSpace(role) ? null : role.Trim().ToLowerInvariant() },
+            cancellationToken: cancellationToken));
+        var nodes = (await results.ReadAsync<Node>()).ToList();
+        var total = await results.ReadSingleAsync<long>();
+        return new NodeList(nodes, total, page.Limit, page.Offset);
+    }
+
+    private const string GetSql = $"SELECT {Columns} FROM nodes WHERE public_key = @publicKey COLLATE NOCASE;";
+
+    /// <summary>The node with that public key (any case), or null.</summary>
+    public async Task<Node?> GetAsync(string publicKey, CancellationToken cancellationToken)
+    {
+        await using var connection = await connectionFactory.OpenReadOnlyAsync(cancellationToken);
+        return await connection.QuerySingleOrDefaultAsync<Node>(
+            new CommandDefinition(GetSql, new { publicKey }, cancellationToken: cancellationToken));
+    }
+}
