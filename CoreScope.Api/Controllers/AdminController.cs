@@ -13,7 +13,6 @@ namespace CoreScope.Api.Controllers;
 [ApiController]
 [Route("api")]
 [ApiKey]
-[Produces(MediaTypeNames.Application.Json)]
 public sealed class AdminController(BackupService backupService, PruneService pruneService) : ControllerBase
 {
     /// <summary>Deletes packets older than <paramref name="days"/> days and marks silent observers inactive.</summary>

@@ -7,7 +7,6 @@ namespace CoreScope.Api.Controllers;
 /// <summary>The nodes the mesh announced in ADVERT packets.</summary>
 [ApiController]
 [Route("api/nodes")]
-[Produces(MediaTypeNames.Application.Json)]
 public sealed class NodesController(NodeReader nodeReader) : ControllerBase
 {
     /// <summary>Nodes, most recently heard first, optionally of one role (repeater, room, companion, sensor).</summary>

@@ -7,7 +7,6 @@ namespace CoreScope.Api.Controllers;
 /// <summary>The observers that hear packets and report them.</summary>
 [ApiController]
 [Route("api/observers")]
-[Produces(MediaTypeNames.Application.Json)]
 public sealed class ObserversController(ObserverReader observerReader) : ControllerBase
 {
     [HttpGet]

@@ -8,9 +8,12 @@ using Microsoft.AspNetCore.Mvc;
 namespace CoreScope.Api.Controllers;
 
 /// <summary>Packets: ingest (with the API key), decode, and reads.</summary>
+/// <remarks>
+/// No controller here carries [Produces("application/json")]: it would also stamp application/json on the
+/// framework's own 400 ProblemDetails, which must go out as application/problem+json.
+/// </remarks>
 [ApiController]
 [Route("api")]
-[Produces(MediaTypeNames.Application.Json)]
 public sealed class PacketsController(PacketIngestService ingestService, PacketReader packetReader) : ControllerBase
 {
     /// <summary>Stores one observer's report of a packet.</summary>

@@ -9,7 +9,6 @@ namespace CoreScope.Api.Controllers;
 /// <summary>Counts, health and request timings.</summary>
 [ApiController]
 [Route("api")]
-[Produces(MediaTypeNames.Application.Json)]
 public sealed class StatsController(ServerStatusService statusService) : ControllerBase
 {
     [HttpGet("stats")]
