@@ -1,0 +1,109 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using CoreScope.Api.Tests.Infrastructure;
+using Dapper;
+using FluentAssertions;
+using NUnit.Framework;
+
+namespace CoreScope.Api.Tests.Controllers;
+
+public sealed class PruneTests
+{
+    private static readonly int[] TransmissionAgesInDays = [1, 5, 9, 11, 40];
+
+    private TestWorkspace _workspace = null!;
+
+    [SetUp]
+    public async Task SetUp()
+    {
+        _workspace = new TestWorkspace();
+        await TestDatabase.CreateAsync(_workspace.DatabasePath);
+        using var db = TestDatabase.Open(_workspace.DatabasePath);
+        var now = DateTime.UtcNow;
+        db.Execute("INSERT INTO observers (id, last_seen) VALUES ('FRESH', @fresh), ('SILENT', @silent)", new
+        {
+            fresh = Iso(now.AddDays(-1)),
+            silent = Iso(now.AddDays(-20)),
+        });
+
+        // Transmissions aged 1, 5, 9, 11 and 40 days, each with two observations.
+        foreach (var (age, index) in TransmissionAgesInDays.Select((age, index) => (age, index)))
+        {
+            var id = db.ExecuteScalar<long>(
+                "INSERT INTO transmissions (raw_hex, hash, first_seen) VALUES ('00', @hash, @firstSeen); SELECT last_insert_rowid();",
+                new { hash = $"hash{index}", firstSeen = Iso(now.AddDays(-age)) });
+            db.Execute("INSERT INTO observations (transmission_id, observer_idx, path_json, timestamp) VALUES (@id, 1, '[]', 0), (@id, 2, '[]', 0)", new { id });
+        }
+    }
+
+    [TearDown]
+    public void TearDown() => _workspace.Dispose();
+
+    [Test]
+    public async Task Prune_WithDays_DeletesExactlyTheOlderRowsAndMarksSilentObservers()
+    {
+        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
+
+        using var response = await client.PostAsync("/api/admin/prune?days=10", null);
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        body.RootElement.GetProperty("packets_deleted").GetInt64().Should().Be(2);
+        body.RootElement.GetProperty("deleted").GetInt64().Should().Be(2);
+        body.RootElement.GetProperty("observers_inactive").GetInt64().Should().Be(1);
+        body.RootElement.GetProperty("days").GetInt32().Should().Be(10);
+
+        using var db = TestDatabase.Open(_workspace.DatabasePath, readOnly: true);
+        db.Query<string>("SELECT hash FROM transmissions ORDER BY hash").Should().Equal("hash0", "hash1", "hash2");
+        db.ExecuteScalar<long>("SELECT COUNT(*) FROM observations").Should().Be(6);
+        db.ExecuteScalar<long>("SELECT COUNT(*) FROM observations WHERE transmission_id NOT IN (SELECT id FROM transmissions)").Should().Be(0);
+        db.Query<string>("SELECT id FROM observers WHERE inactive = 1").Should().Equal("SILENT");
+    }
+
+    [Test]
+    public async Task Prune_WithoutDays_UsesConfiguredRetention()
+    {
+        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey,
+            new Dictionary<string, string?> { ["CoreScope:Retention:PacketDays"] = "7" });
+        using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
+
+        using var response = await client.PostAsync("/api/admin/prune", null);
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        TestDatabase.RowCounts(_workspace.DatabasePath)["transmissions"].Should().Be(2);
+    }
+
+    [TestCase("")]
+    [TestCase("?days=0")]
+    [TestCase("?days=-3")]
+    [TestCase("?days=abc")]
+    [TestCase("?days=1.5")]
+    public async Task Prune_WithoutUsableDays_Returns400AndDeletesNothing(string query)
+    {
+        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
+        var before = TestDatabase.RowCounts(_workspace.DatabasePath);
+
+        using var response = await client.PostAsync("/api/admin/prune" + query, null);
+
+        response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await ApiKeyTests.ErrorMemberAsync(response)).Should().Be("days parameter required (or set retention.packetDays in config)");
+        TestDatabase.RowCounts(_workspace.DatabasePath).Should().BeEquivalentTo(before);
+    }
+
+    [Test]
+    public async Task Prune_WithoutApiKey_Returns401()
+    {
+        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        using var client = factory.CreateClient(key: null);
+
+        using var response = await client.PostAsync("/api/admin/prune?days=1", null);
+
+        response.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        TestDatabase.RowCounts(_workspace.DatabasePath)["transmissions"].Should().Be(5);
+    }
+
+    private static string Iso(DateTime time) => time.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+}
