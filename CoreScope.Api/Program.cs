@@ -38,6 +38,9 @@ builder.Services.AddOpenApiDocument(document =>
     document.OperationProcessors.Add(new ApiKeyOperationProcessor(ApiKeyScheme));
 });
 
+// The backup's per-client token bucket, on the framework's rate limiter.
+builder.Services.AddRateLimiter(BackupRateLimiting.Configure);
+
 var app = builder.Build();
 
 WarnAboutApiKey(app);
@@ -50,6 +53,8 @@ app.UseStatusCodePages();
 app.UseWhen(
     context => context.Request.Path.StartsWithSegments("/api/backup", StringComparison.OrdinalIgnoreCase),
     branch => branch.UseMiddleware<BackupAuditMiddleware>());
+
+app.UseRateLimiter();
 
 app.UseOpenApi(settings => settings.Path = "/api/openapi");
 app.UseSwaggerUi(settings =>

@@ -23,6 +23,9 @@ public sealed class CoreScopeApiFactory(TestWorkspace workspace, string? apiKey,
         builder.UseSetting("CoreScope:Database:Path", Workspace.DatabasePath);
         builder.UseSetting("CoreScope:Backup:TempDirectory", Workspace.BackupTempDirectory);
         builder.UseSetting("CoreScope:ApiKey", apiKey ?? string.Empty);
+
+        // Most tests take several backups in a row; the tests of the limit itself turn it back on.
+        builder.UseSetting("CoreScope:Backup:PermitsPerMinute", "0");
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             builder.UseSetting(key, value);

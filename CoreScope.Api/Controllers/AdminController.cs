@@ -5,6 +5,9 @@ using CoreScope.Api.Models;
 using CoreScope.Data;
 using CoreScope.Data.Backup;
 using CoreScope.Data.Maintenance;
+using CoreScope.Data.Options;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Options;
 using Microsoft.AspNetCore.Mvc;
 
 namespace CoreScope.Api.Controllers;
@@ -13,7 +16,10 @@ namespace CoreScope.Api.Controllers;
 [ApiController]
 [Route("api")]
 [ApiKey]
-public sealed class AdminController(BackupService backupService, PruneService pruneService) : ControllerBase
+public sealed class AdminController(
+    BackupService backupService,
+    PruneService pruneService,
+    IOptions<BackupOptions> backupOptions) : ControllerBase
 {
     /// <summary>Deletes packets older than <paramref name="days"/> days and marks silent observers inactive.</summary>
     /// <param name="days">Age in days; without it, CoreScope:Retention:PacketDays.</param>
@@ -39,34 +45,45 @@ public sealed class AdminController(BackupService backupService, PruneService pr
     /// <summary>Downloads a complete, consistent SQLite snapshot of the live database.</summary>
     /// <remarks>
     /// The snapshot is made with VACUUM INTO while writers keep writing, staged in a temp folder of its own and
-    /// deleted as soon as the response ends, whether the download finished or not.
+    /// deleted as soon as the response ends, whether the download finished or not. At most
+    /// CoreScope:Backup:PermitsPerMinute backups per client per minute, and CoreScope:Backup:MaxConcurrent at once
+    /// (429 with Retry-After beyond either). Not enough free space in the temp folder: 507.
     /// </remarks>
+    /// <param name="compress">"gzip" to receive corescope-backup-&lt;unix&gt;.db.gz, compressed while it streams.</param>
+    /// <param name="verify">
+    /// true to run PRAGMA integrity_check on the snapshot before anything is sent and to get the SHA-256 of the
+    /// body in Repr-Digest and X-Backup-SHA256. With compress=gzip the body is compressed to disk first, so the
+    /// download starts later.
+    /// </param>
+    /// <param name="cancellationToken">Stops the snapshot when the client goes away.</param>
     [HttpGet("backup")]
-    [ProducesResponseType(typeof(FileResult), StatusCodes.Status200OK, MediaTypeNames.Application.Octet)]
-    [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status401Unauthorized, "application/problem+json")]
-    [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status403Forbidden, "application/problem+json")]
-    [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status500InternalServerError, "application/problem+json")]
-    [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status507InsufficientStorage, "application/problem+json")]
-    public async Task<IActionResult> GetBackup(CancellationToken cancellationToken)
+    [EnableRateLimiting(BackupRateLimiting.PolicyName)]
+    [ProducesResponseType(typeof(FileResult), StatusCodes.Status200OK, "application/octet-stream", "application/gzip")]
+    [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status400BadRequest)]
+    [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status401Unauthorized)]
+    [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status403Forbidden)]
+    [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status429TooManyRequests)]
+    [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status500InternalServerError)]
+    [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status507InsufficientStorage)]
+    public async Task<IActionResult> GetBackup(
+        [FromQuery] string? compress, [FromQuery] bool verify = false, CancellationToken cancellationToken = default)
     {
-        var snapshot = await backupService.CreateSnapshotAsync(cancellationToken);
+        var snapshot = await backupService.CreateSnapshotAsync(new SnapshotRequest(verify, ParseCompression(compress)), cancellationToken);
 
         // Runs after the last byte was sent or the client went away: the snapshot never outlives its response.
         Response.OnCompleted(() => snapshot.DisposeAsync().AsTask());
 
-        var audit = HttpContext.Features.Get<BackupAuditRecord>();
-        if (audit is not null)
+        if (HttpContext.Features.Get<BackupAuditRecord>() is { } audit)
         {
             audit.SnapshotMs = (long)snapshot.SnapshotDuration.TotalMilliseconds;
             audit.SnapshotBytes = snapshot.Length;
         }
 
-        Response.Headers.XContentTypeOptions = "nosniff";
-        Response.Headers.CacheControl = "no-store";
-        Response.Headers["X-Backup-Rows-Transmissions"] = snapshot.Transmissions.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        Response.Headers["X-Backup-Rows-Observations"] = snapshot.Observations.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        Response.Headers["X-Backup-Snapshot-Ms"] = ((long)snapshot.SnapshotDuration.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        Response.Headers.ContentDisposition = $"attachment; filename=\"{snapshot.DownloadFileName}\"";
-        return PhysicalFile(snapshot.FilePath, MediaTypeNames.Application.Octet);
+        return new BackupDownloadResult(snapshot, backupOptions.Value);
     }
+
+    private static bool ParseCompression(string? compress) =>
+        string.IsNullOrEmpty(compress) || compress.Equals("none", StringComparison.OrdinalIgnoreCase) ? false
+        : compress.Equals("gzip", StringComparison.OrdinalIgnoreCase) ? true
+        : throw new InvalidInputException($"compress must be \"gzip\" (or left out); \"{compress}\" is not a format this server writes.");
 }

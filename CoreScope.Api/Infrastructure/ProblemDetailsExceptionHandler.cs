@@ -20,8 +20,16 @@ public sealed class ProblemDetailsExceptionHandler(
             return false;
         }
 
+        if (exception is BackupBusyException busy)
+        {
+            httpContext.Response.Headers.RetryAfter =
+                ((int)Math.Ceiling(busy.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
         var (status, title, detail) = exception switch
         {
+            BackupBusyException e =>
+                (StatusCodes.Status429TooManyRequests, "A backup is already running", e.Message),
             BackupFailedException { Failure: BackupFailure.InsufficientStorage } e =>
                 (StatusCodes.Status507InsufficientStorage, "Insufficient storage for the backup", e.Message),
             BackupFailedException { Failure: BackupFailure.DatabaseUnreadable } e =>
@@ -38,7 +46,7 @@ public sealed class ProblemDetailsExceptionHandler(
                 "The server failed to handle the request; the log has the details."),
         };
 
-        if (status >= 500)
+        if (status >= 500 && status != StatusCodes.Status507InsufficientStorage)
         {
             logger.LogError(exception, "{Method} {Path} failed with {Status}", httpContext.Request.Method, httpContext.Request.Path, status);
         }

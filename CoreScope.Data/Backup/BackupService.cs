@@ -1,5 +1,9 @@
 using System.Data.SQLite;
 using System.Diagnostics;
+using System.Globalization;
+using System.IO.Compression;
+using System.Security.Cryptography;
+using System.Threading.RateLimiting;
 using CoreScope.Data.Connections;
 using CoreScope.Data.Options;
 using Dapper;
@@ -11,16 +15,36 @@ namespace CoreScope.Data.Backup;
 /// <summary>
 /// Makes consistent snapshots of the live database with <c>VACUUM INTO</c> on a read-only connection, each in a
 /// staging folder of its own. The read transaction lasts only while the snapshot is written, so writers are
-/// never blocked and a slow download never holds back the WAL checkpoint.
+/// never blocked and a slow download never holds back the WAL checkpoint. At most
+/// <see cref="BackupOptions.MaxConcurrent"/> snapshots exist at once, from the start of one to its deletion.
 /// </summary>
-public sealed class BackupService(
-    SqliteConnectionFactory connectionFactory,
-    IOptions<BackupOptions> options,
-    TimeProvider timeProvider,
-    ILogger<BackupService> logger)
+public sealed class BackupService : IDisposable
 {
     private const long Megabyte = 1024 * 1024;
-    private readonly BackupOptions _options = options.Value;
+    private static readonly TimeSpan DefaultRetryAfter = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan LongestRetryAfter = TimeSpan.FromMinutes(5);
+
+    private readonly SqliteConnectionFactory _connectionFactory;
+    private readonly BackupOptions _options;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger<BackupService> _logger;
+    private readonly ConcurrencyLimiter _slots;
+    private long _lastLifetimeTicks;
+
+    public BackupService(
+        SqliteConnectionFactory connectionFactory,
+        IOptions<BackupOptions> options,
+        TimeProvider timeProvider,
+        ILogger<BackupService> logger)
+    {
+        _connectionFactory = connectionFactory;
+        _options = options.Value;
+        _timeProvider = timeProvider;
+        _logger = logger;
+
+        // The framework's concurrency limiter with no queue: a request beyond the limit is refused at once.
+        _slots = new ConcurrencyLimiter(new ConcurrencyLimiterOptions { PermitLimit = _options.MaxConcurrent, QueueLimit = 0 });
+    }
 
     /// <summary>The folder snapshots are staged in.</summary>
     public string TempDirectory => _options.ResolvedTempDirectory;
@@ -33,39 +57,65 @@ public sealed class BackupService(
     private const string VacuumIntoSql = "VACUUM INTO @path;";
 
     /// <summary>
-    /// Writes a snapshot of the database as it is at one point in time. On failure the staging folder is
-    /// removed and a <see cref="BackupFailedException"/> says why.
+    /// Writes a snapshot of the database as it is at one point in time. Throws <see cref="BackupBusyException"/>
+    /// when too many snapshots exist already, and <see cref="BackupFailedException"/> when it fails; in both
+    /// cases nothing is left on disk.
     /// </summary>
-    public async Task<BackupSnapshot> CreateSnapshotAsync(CancellationToken cancellationToken)
+    public async Task<BackupSnapshot> CreateSnapshotAsync(SnapshotRequest request, CancellationToken cancellationToken)
     {
-        var createdAt = timeProvider.GetUtcNow();
+        var slot = _slots.AttemptAcquire();
+        if (!slot.IsAcquired)
+        {
+            slot.Dispose();
+            throw new BackupBusyException(_options.MaxConcurrent, EstimateRetryAfter());
+        }
+
         var folder = SnapshotFolders.Create(TempDirectory);
-        var file = Path.Combine(folder, "corescope.db");
+        var snapshot = new BackupSnapshot(folder, slot, RecordLifetime)
+        {
+            CreatedAt = _timeProvider.GetUtcNow(),
+            Gzip = request.Gzip,
+        };
+        var databaseFile = Path.Combine(folder, "corescope.db");
         try
         {
             var stopwatch = Stopwatch.StartNew();
-            await using (var connection = await connectionFactory.OpenReadOnlyAsync(cancellationToken))
+            await using (var connection = await _connectionFactory.OpenReadOnlyAsync(cancellationToken))
             {
                 var usedBytes = await connection.ExecuteScalarAsync<long>(
                     new CommandDefinition(UsedBytesSql, cancellationToken: cancellationToken));
-                EnsureFreeSpace(folder, usedBytes);
+
+                // Compressing ahead (verify and gzip) writes the gzip beside the database before the database goes.
+                EnsureFreeSpace(folder, request is { Verify: true, Gzip: true } ? 2 * usedBytes : usedBytes, usedBytes);
 
                 // sqlite3_interrupt stops a long VACUUM INTO when the client goes away.
                 using var interrupt = cancellationToken.Register(connection.Cancel);
                 await connection.ExecuteAsync(new CommandDefinition(
-                    VacuumIntoSql, new { path = file }, cancellationToken: cancellationToken));
+                    VacuumIntoSql, new { path = databaseFile }, cancellationToken: cancellationToken));
             }
 
-            stopwatch.Stop();
-            var (transmissions, observations) = await CountRowsAsync(file, cancellationToken);
-            var snapshot = new BackupSnapshot(
-                folder, file, new FileInfo(file).Length, createdAt, stopwatch.Elapsed, transmissions, observations);
-            logger.LogDebug("Snapshot {Folder} written in {Ms} ms", folder, stopwatch.ElapsedMilliseconds);
+            snapshot.SnapshotDuration = stopwatch.Elapsed;
+            (snapshot.Transmissions, snapshot.Observations) = await CountRowsAsync(databaseFile, cancellationToken);
+            snapshot.FilePath = databaseFile;
+
+            if (request.Verify)
+            {
+                await VerifyIntegrityAsync(databaseFile, cancellationToken);
+                if (request.Gzip)
+                {
+                    snapshot.FilePath = await CompressAsync(databaseFile, cancellationToken);
+                    snapshot.IsCompressedOnDisk = true;
+                }
+
+                snapshot.Sha256 = await HashAsync(snapshot.FilePath, cancellationToken);
+            }
+
+            snapshot.Length = new FileInfo(snapshot.FilePath).Length;
             return snapshot;
         }
         catch (Exception exception)
         {
-            SnapshotFolders.TryDelete(folder);
+            await snapshot.DisposeAsync();
             if (exception is OperationCanceledException or BackupFailedException)
             {
                 throw;
@@ -92,31 +142,45 @@ public sealed class BackupService(
             }
             else
             {
-                logger.LogWarning("Could not remove the stale snapshot folder {Folder}", folder);
+                _logger.LogWarning("Could not remove the stale snapshot folder {Folder}", folder);
             }
         }
 
         return removed;
     }
 
-    private void EnsureFreeSpace(string folder, long usedBytes)
+    public void Dispose() => _slots.Dispose();
+
+    private void RecordLifetime(BackupSnapshot snapshot) =>
+        Interlocked.Exchange(ref _lastLifetimeTicks, (_timeProvider.GetUtcNow() - snapshot.CreatedAt).Ticks);
+
+    // How long the last backup held its place, from snapshot to deletion: the best guess of when one frees up.
+    private TimeSpan EstimateRetryAfter()
+    {
+        var last = TimeSpan.FromTicks(Interlocked.Read(ref _lastLifetimeTicks));
+        var estimate = last > TimeSpan.Zero ? last : DefaultRetryAfter;
+        return TimeSpan.FromSeconds(Math.Clamp(Math.Ceiling(estimate.TotalSeconds), 1, LongestRetryAfter.TotalSeconds));
+    }
+
+    private void EnsureFreeSpace(string folder, long snapshotBytes, long usedBytes)
     {
         var margin = _options.FreeSpaceMarginMB * Megabyte;
-        var needed = usedBytes + margin;
+        var needed = snapshotBytes + margin;
         var free = FreeBytes(folder);
         if (free < needed)
         {
             throw new BackupFailedException(
                 BackupFailure.InsufficientStorage,
                 $"Not enough free space in the backup temp folder: the snapshot needs {ToMegabytes(needed)} MB " +
-                $"({ToMegabytes(usedBytes)} MB of data plus a {_options.FreeSpaceMarginMB} MB margin) and {ToMegabytes(free)} MB " +
-                "is free. Free some space or point CoreScope:Backup:TempDirectory at a larger disk.");
+                $"({ToMegabytes(usedBytes)} MB of data{(snapshotBytes > usedBytes ? ", twice over to compress it ahead" : "")} plus a " +
+                $"{_options.FreeSpaceMarginMB} MB margin) and {ToMegabytes(free)} MB is free. Free some space or point " +
+                "CoreScope:Backup:TempDirectory at a larger disk.");
         }
     }
 
     private static long FreeBytes(string folder) => new DriveInfo(Path.GetFullPath(folder)).AvailableFreeSpace;
 
-    private static string ToMegabytes(long bytes) => (bytes / (double)Megabyte).ToString("0.0", System.Globalization.CultureInfo.InvariantCulture);
+    private static string ToMegabytes(long bytes) => (bytes / (double)Megabyte).ToString("0.0", CultureInfo.InvariantCulture);
 
     private const string CountRowsSql = """
         SELECT (SELECT COUNT(*) FROM transmissions) AS Transmissions,
@@ -125,13 +189,59 @@ public sealed class BackupService(
 
     private async Task<(long Transmissions, long Observations)> CountRowsAsync(string file, CancellationToken cancellationToken)
     {
-        await using var connection = await connectionFactory.OpenFileAsync(file, readOnly: true, cancellationToken);
-        var counts = await connection.QuerySingleAsync<(long, long)>(
+        await using var connection = await _connectionFactory.OpenFileAsync(file, readOnly: true, cancellationToken);
+        return await connection.QuerySingleAsync<(long, long)>(
             new CommandDefinition(CountRowsSql, cancellationToken: cancellationToken));
-        return counts;
     }
 
-    private static BackupFailedException Classify(Exception exception, string folder)
+    private const string IntegrityCheckSql = "PRAGMA integrity_check;";
+
+    /// <summary>Runs <c>PRAGMA integrity_check</c> on a snapshot file; throws when it reports anything but "ok".</summary>
+    public async Task VerifyIntegrityAsync(string file, CancellationToken cancellationToken)
+    {
+        List<string> report;
+        try
+        {
+            await using var connection = await _connectionFactory.OpenFileAsync(file, readOnly: true, cancellationToken);
+            report = (await connection.QueryAsync<string>(new CommandDefinition(IntegrityCheckSql, cancellationToken: cancellationToken))).ToList();
+        }
+        catch (SQLiteException exception)
+        {
+            throw new BackupFailedException(BackupFailure.VerificationFailed,
+                "The snapshot failed verification: SQLite could not check it (" + exception.ResultCode + "). Nothing was sent.", exception);
+        }
+
+        if (report is not ["ok"])
+        {
+            throw new BackupFailedException(BackupFailure.VerificationFailed,
+                "The snapshot failed PRAGMA integrity_check, so nothing was sent: " + string.Join("; ", report.Take(5)) +
+                ". Check the live database with PRAGMA integrity_check.");
+        }
+    }
+
+    private const int CopyBufferBytes = 1024 * 1024;
+
+    private async Task<string> CompressAsync(string databaseFile, CancellationToken cancellationToken)
+    {
+        var gzipFile = databaseFile + ".gz";
+        await using (var source = new FileStream(databaseFile, FileMode.Open, FileAccess.Read, FileShare.Read, CopyBufferBytes, FileOptions.SequentialScan | FileOptions.Asynchronous))
+        await using (var target = new FileStream(gzipFile, FileMode.CreateNew, FileAccess.Write, FileShare.None, CopyBufferBytes, FileOptions.Asynchronous))
+        await using (var gzip = new GZipStream(target, _options.CompressionLevel))
+        {
+            await source.CopyToAsync(gzip, CopyBufferBytes, cancellationToken);
+        }
+
+        File.Delete(databaseFile);
+        return gzipFile;
+    }
+
+    private static async Task<byte[]> HashAsync(string file, CancellationToken cancellationToken)
+    {
+        await using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, CopyBufferBytes, FileOptions.SequentialScan | FileOptions.Asynchronous);
+        return await SHA256.HashDataAsync(stream, cancellationToken);
+    }
+
+    internal static BackupFailedException Classify(Exception exception, string folder)
     {
         if (exception is SQLiteException sqlite)
         {
@@ -156,7 +266,8 @@ public sealed class BackupService(
         {
             return new BackupFailedException(
                 BackupFailure.InsufficientStorage,
-                "The backup temp folder's disk is full; the partial file was removed.",
+                "The backup temp folder's disk is full; the partial file was removed. " +
+                "Free some space or point CoreScope:Backup:TempDirectory at a larger disk.",
                 exception);
         }
 

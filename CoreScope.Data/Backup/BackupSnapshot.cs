@@ -1,42 +1,64 @@
 namespace CoreScope.Data.Backup;
 
+/// <summary>What a caller wants of a snapshot besides the copy itself.</summary>
+/// <param name="Verify">Run <c>PRAGMA integrity_check</c> on the snapshot and compute the SHA-256 of what is sent.</param>
+/// <param name="Gzip">Send it gzip-compressed.</param>
+public sealed record SnapshotRequest(bool Verify = false, bool Gzip = false);
+
 /// <summary>
-/// A finished snapshot in a staging folder of its own. Disposing it deletes the folder; it is safe to dispose
-/// more than once and from more than one place (the response's completion, an error path).
+/// A finished snapshot in a staging folder of its own. Disposing it deletes the folder and frees its place
+/// among the snapshots allowed at once; it is safe to dispose more than once and from more than one place.
 /// </summary>
-public sealed class BackupSnapshot(
-    string folderPath,
-    string filePath,
-    long length,
-    DateTimeOffset createdAt,
-    TimeSpan snapshotDuration,
-    long transmissions,
-    long observations) : IAsyncDisposable
+public sealed class BackupSnapshot : IAsyncDisposable
 {
+    private readonly IDisposable _slot;
+    private readonly Action<BackupSnapshot> _onDisposed;
     private int _disposed;
 
-    public string FolderPath { get; } = folderPath;
+    internal BackupSnapshot(string folderPath, IDisposable slot, Action<BackupSnapshot> onDisposed)
+    {
+        FolderPath = folderPath;
+        _slot = slot;
+        _onDisposed = onDisposed;
+    }
 
-    public string FilePath { get; } = filePath;
+    public string FolderPath { get; }
 
-    public long Length { get; } = length;
+    /// <summary>The file to send: the database, or its gzip when it was compressed ahead (verify and gzip).</summary>
+    public string FilePath { get; internal set; } = "";
 
-    public DateTimeOffset CreatedAt { get; } = createdAt;
+    /// <summary>The size of <see cref="FilePath"/>.</summary>
+    public long Length { get; internal set; }
 
-    public TimeSpan SnapshotDuration { get; } = snapshotDuration;
+    public DateTimeOffset CreatedAt { get; internal init; }
 
-    public long Transmissions { get; } = transmissions;
+    public TimeSpan SnapshotDuration { get; internal set; }
 
-    public long Observations { get; } = observations;
+    public long Transmissions { get; internal set; }
+
+    public long Observations { get; internal set; }
+
+    /// <summary>True when <see cref="FilePath"/> is already gzip; false when the caller must compress while sending.</summary>
+    public bool IsCompressedOnDisk { get; internal set; }
+
+    /// <summary>Whether what is sent must be gzip (compressed on disk already, or to compress while sending).</summary>
+    public bool Gzip { get; internal init; }
+
+    /// <summary>The SHA-256 of <see cref="FilePath"/>, when verification was asked for.</summary>
+    public byte[]? Sha256 { get; internal set; }
 
     /// <summary>The name an operator's download is saved under.</summary>
-    public string DownloadFileName => $"corescope-backup-{CreatedAt.ToUnixTimeSeconds()}.db";
+    public string DownloadFileName => $"corescope-backup-{CreatedAt.ToUnixTimeSeconds()}.db" + (Gzip ? ".gz" : "");
+
+    public string ContentType => Gzip ? "application/gzip" : "application/octet-stream";
 
     public ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             SnapshotFolders.TryDelete(FolderPath);
+            _slot.Dispose();
+            _onDisposed(this);
         }
 
         return ValueTask.CompletedTask;

@@ -1,15 +1,14 @@
 using System.ComponentModel.DataAnnotations;
+using System.IO.Compression;
 
 namespace CoreScope.Data.Options;
 
-/// <summary>How snapshots for <c>GET /api/backup</c> are made (section <c>CoreScope:Backup</c>).</summary>
+/// <summary>How snapshots for <c>GET /api/backup</c> are made and served (section <c>CoreScope:Backup</c>).</summary>
 public sealed class BackupOptions
 {
     public const string SectionName = "CoreScope:Backup";
 
-    /// <summary>
-    /// Where snapshots are staged, each in a folder of its own; empty means the system temp folder.
-    /// </summary>
+    /// <summary>Where snapshots are staged, each in a folder of its own; empty means the system temp folder.</summary>
     public string? TempDirectory { get; set; }
 
     /// <summary>
@@ -18,7 +17,30 @@ public sealed class BackupOptions
     [Range(0, 1_000_000)]
     public long FreeSpaceMarginMB { get; set; } = 64;
 
+    /// <summary>Backups one client (API-key fingerprint and address) may start per minute; 0 turns the limit off.</summary>
+    [Range(0, 10_000)]
+    public int PermitsPerMinute { get; set; } = 1;
+
+    /// <summary>Snapshots being made or downloaded at once; a request beyond this is answered 429 at once.</summary>
+    [Range(1, 64)]
+    public int MaxConcurrent { get; set; } = 1;
+
+    /// <summary>A download still running after this many seconds is aborted and its snapshot deleted.</summary>
+    [Range(1, 7 * 24 * 3600)]
+    public int MaxDownloadSeconds { get; set; } = 1800;
+
+    /// <summary>
+    /// A download slower than this, after a 5-second grace period, is aborted (Kestrel's minimum response data
+    /// rate); 0 turns the check off.
+    /// </summary>
+    [Range(0, 1_000_000_000)]
+    public int MinDownloadBytesPerSecond { get; set; } = 240;
+
+    /// <summary>The gzip level of <c>compress=gzip</c>; the fastest keeps a backup close to disk speed.</summary>
+    [EnumDataType(typeof(CompressionLevel))]
+    public CompressionLevel CompressionLevel { get; set; } = CompressionLevel.Fastest;
+
     /// <summary>The staging folder actually used.</summary>
     public string ResolvedTempDirectory =>
-        string.IsNullOrWhiteSpace(TempDirectory) ? System.IO.Path.GetTempPath() : TempDirectory;
+        string.IsNullOrWhiteSpace(TempDirectory) ? Path.GetTempPath() : TempDirectory;
 }
