@@ -56,6 +56,9 @@ app.UseWhen(
 
 app.UseRateLimiter();
 
+// The operator's page at /admin: static files under a same-origin Content-Security-Policy.
+app.UseAdminPage();
+
 app.UseOpenApi(settings => settings.Path = "/api/openapi");
 app.UseSwaggerUi(settings =>
 {

@@ -1,0 +1,137 @@
+using System.Net;
+using System.Net.Sockets;
+using CoreScope.Api.Tests.Infrastructure;
+using FluentAssertions;
+using NUnit.Framework;
+
+namespace CoreScope.Api.Tests.Operators;
+
+/// <summary>docs/scripts/Backup-CoreScope.ps1 run by real pwsh against a real Kestrel on 127.0.0.1.</summary>
+public sealed class PowerShellBackupScriptTests
+{
+    private static readonly string Script = Path.Combine(ExternalTools.RepositoryRoot, "docs", "scripts", "Backup-CoreScope.ps1");
+
+    private TestWorkspace _workspace = null!;
+    private string _pwsh = null!;
+
+    [SetUp]
+    public async Task SetUp()
+    {
+        _pwsh = await ExternalTools.PwshAsync();
+        _workspace = new TestWorkspace();
+        await TestDatabase.CreateAsync(_workspace.DatabasePath);
+        TestDatabase.Populate(_workspace.DatabasePath, transmissions: 500);
+    }
+
+    [TearDown]
+    public void TearDown() => _workspace.Dispose();
+
+    private Task<(int ExitCode, string StandardOutput, string StandardError)> RunScriptAsync(
+        Uri server, string? apiKey, params string[] arguments) =>
+        ExternalTools.RunAsync(
+            _pwsh,
+            ["-NoProfile", "-NonInteractive", "-File", Script, "-BaseUrl", server.ToString(), "-OutDir", _workspace.DownloadDirectory, .. arguments],
+            new Dictionary<string, string?> { ["CORESCOPE_API_KEY"] = apiKey });
+
+    [Test]
+    public async Task GoodRun_WithVerify_SavesAValidDatabaseUnderTheServersName()
+    {
+        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        var server = factory.StartKestrel();
+
+        var (exitCode, output, error) = await RunScriptAsync(server, CoreScopeApiFactory.StrongApiKey, "-Verify");
+
+        exitCode.Should().Be(0, error);
+        var saved = Directory.GetFiles(_workspace.DownloadDirectory).Should().ContainSingle().Subject;
+        Path.GetFileName(saved).Should().MatchRegex("^corescope-backup-[0-9]+\\.db$");
+        output.Trim().Should().Be(saved);
+        TestDatabase.IntegrityCheck(saved).Should().Be("ok");
+        TestDatabase.RowCounts(saved)["transmissions"].Should().Be(500);
+    }
+
+    [Test]
+    public async Task Compress_SavesAGzipFile()
+    {
+        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        var server = factory.StartKestrel();
+
+        var (exitCode, _, error) = await RunScriptAsync(server, CoreScopeApiFactory.StrongApiKey, "-Compress", "-Verify");
+
+        exitCode.Should().Be(0, error);
+        var saved = Directory.GetFiles(_workspace.DownloadDirectory).Should().ContainSingle().Subject;
+        Path.GetFileName(saved).Should().MatchRegex("^corescope-backup-[0-9]+\\.db\\.gz$");
+        (await File.ReadAllBytesAsync(saved))[..2].Should().Equal(0x1F, 0x8B);
+    }
+
+    [Test]
+    public async Task KeepTwo_AfterThreeRuns_LeavesTheNewestTwo()
+    {
+        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        var server = factory.StartKestrel();
+        var saved = new List<string>();
+
+        for (var run = 0; run < 3; run++)
+        {
+            var (exitCode, output, error) = await RunScriptAsync(server, CoreScopeApiFactory.StrongApiKey, "-Keep", "2");
+            exitCode.Should().Be(0, error);
+            saved.Add(output.Trim());
+        }
+
+        Directory.GetFiles(_workspace.DownloadDirectory).Should().BeEquivalentTo(saved.Skip(1));
+    }
+
+    [Test]
+    public async Task WrongKey_ExitsNonZeroWithOneLineReason()
+    {
+        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        var server = factory.StartKestrel();
+
+        var (exitCode, _, error) = await RunScriptAsync(server, "not-the-key-0123456789");
+
+        exitCode.Should().Be(2);
+        error.Trim().Should().StartWith("Backup-CoreScope: the API key was not accepted (401)").And.NotContain("\n");
+        Directory.GetFiles(_workspace.DownloadDirectory).Should().BeEmpty("nothing half-written is left");
+    }
+
+    [Test]
+    public async Task RateLimited_ExitsNonZeroSayingHowLongToWait()
+    {
+        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey,
+            new Dictionary<string, string?> { ["CoreScope:Backup:PermitsPerMinute"] = "1" });
+        var server = factory.StartKestrel();
+        (await RunScriptAsync(server, CoreScopeApiFactory.StrongApiKey)).ExitCode.Should().Be(0);
+
+        var (exitCode, _, error) = await RunScriptAsync(server, CoreScopeApiFactory.StrongApiKey);
+
+        exitCode.Should().Be(4);
+        error.Should().MatchRegex("too many backups \\(429\\): retry in [0-9]+ seconds");
+        Directory.GetFiles(_workspace.DownloadDirectory).Should().ContainSingle();
+    }
+
+    [Test]
+    public async Task NoKeyConfigured_And_NoServer_ExitNonZeroWithReasons()
+    {
+        await using var factory = new CoreScopeApiFactory(_workspace, apiKey: null);
+        var server = factory.StartKestrel();
+
+        var refused = await RunScriptAsync(server, CoreScopeApiFactory.StrongApiKey);
+        refused.ExitCode.Should().Be(3);
+        refused.StandardError.Should().Contain("refused (403)").And.Contain("CoreScope__ApiKey");
+
+        var closedPort = FreeLoopbackPort();
+        var unreachable = await RunScriptAsync(new Uri($"http://127.0.0.1:{closedPort}"), CoreScopeApiFactory.StrongApiKey);
+        unreachable.ExitCode.Should().Be(6);
+        unreachable.StandardError.Should().Contain("cannot reach");
+
+        var noKey = await RunScriptAsync(server, apiKey: null);
+        noKey.ExitCode.Should().Be(2);
+        noKey.StandardError.Should().Contain("CORESCOPE_API_KEY");
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
