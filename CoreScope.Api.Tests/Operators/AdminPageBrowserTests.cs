@@ -1,0 +1,163 @@
+using System.Net;
+using CoreScope.Api.Tests.Infrastructure;
+using FluentAssertions;
+using NUnit.Framework;
+using OpenQA.Selenium;
+using OpenQA.Selenium.Chrome;
+using OpenQA.Selenium.Support.UI;
+
+namespace CoreScope.Api.Tests.Operators;
+
+/// <summary>The /admin page in Debian's headless Chromium, driven through Debian's ChromeDriver.</summary>
+public sealed class AdminPageBrowserTests
+{
+    private TestWorkspace _workspace = null!;
+    private CoreScopeApiFactory _factory = null!;
+    private Uri _server = null!;
+    private ChromeDriver _browser = null!;
+
+    [SetUp]
+    public async Task SetUp()
+    {
+        if (ExternalTools.Chromium is null || ExternalTools.ChromeDriver is null)
+        {
+            const string missing = "Chromium and ChromeDriver are not installed (apt-get install -y chromium chromium-driver; .ci/setup does it).";
+            if (Environment.GetEnvironmentVariable("CI") == "true")
+            {
+                Assert.Fail(missing);
+            }
+
+            Assert.Ignore(missing);
+        }
+
+        _workspace = new TestWorkspace();
+        await TestDatabase.CreateAsync(_workspace.DatabasePath);
+        TestDatabase.Populate(_workspace.DatabasePath, transmissions: 300);
+        _factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        _server = _factory.StartKestrel();
+        _browser = StartBrowser(_workspace.DownloadDirectory, Path.Combine(_workspace.Root, "chromium-profile"));
+    }
+
+    [TearDown]
+    public async Task TearDown()
+    {
+        _browser?.Quit();
+        _browser?.Dispose();
+        if (_factory is not null)
+        {
+            await _factory.DisposeAsync();
+        }
+
+        _workspace?.Dispose();
+    }
+
+    [Test]
+    public void DownloadButton_SavesAValidDatabase()
+    {
+        OpenAdminPage(CoreScopeApiFactory.StrongApiKey);
+
+        _browser.FindElement(By.Id("download")).Click();
+
+        WaitForStatus("backup-status", "Saved corescope-backup-");
+        var saved = WaitForDownload();
+        Path.GetFileName(saved).Should().MatchRegex("^corescope-backup-[0-9]+\\.db$");
+        TestDatabase.IntegrityCheck(saved).Should().Be("ok");
+        TestDatabase.RowCounts(saved)["transmissions"].Should().Be(300);
+    }
+
+    [Test]
+    public void WrongKey_ShowsThe401Message()
+    {
+        OpenAdminPage("this-is-not-the-configured-key");
+
+        _browser.FindElement(By.Id("download")).Click();
+
+        var status = WaitForStatus("backup-status", "(401)");
+        status.Text.Should().Contain("The API key was not accepted (401)");
+        status.GetAttribute("class").Should().Contain("error");
+        Directory.GetFiles(_workspace.DownloadDirectory).Should().BeEmpty();
+    }
+
+    [Test]
+    public void Prune_AsksForConfirmationThenShowsTheCounts()
+    {
+        OpenAdminPage(CoreScopeApiFactory.StrongApiKey);
+        var days = _browser.FindElement(By.Id("prune-days"));
+        days.Clear();
+        days.SendKeys("1");
+
+        _browser.FindElement(By.Id("prune")).Click();
+        var confirmation = new WebDriverWait(_browser, TimeSpan.FromSeconds(10)).Until(driver => driver.SwitchTo().Alert());
+        confirmation.Text.Should().Contain("older than 1 days");
+        confirmation.Accept();
+
+        WaitForStatus("prune-status", "Deleted 0 packets and 0 observations; 0 observers marked inactive.");
+        TestDatabase.RowCounts(_workspace.DatabasePath)["transmissions"].Should().Be(300, "nothing in the database is a day old");
+    }
+
+    [Test]
+    public async Task AdminPage_IsServedUnderASameOriginContentSecurityPolicy()
+    {
+        using var client = new HttpClient { BaseAddress = _server };
+
+        using var response = await client.GetAsync("/admin");
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        response.Content.Headers.ContentType!.MediaType.Should().Be("text/html");
+        var policy = response.Headers.GetValues("Content-Security-Policy").Single();
+        policy.Should().Contain("default-src 'self'").And.Contain("script-src 'self'").And.NotContain("unsafe-inline");
+        (await response.Content.ReadAsStringAsync()).Should().Contain("/api/docs");
+    }
+
+    private static ChromeDriver StartBrowser(string downloads, string profile)
+    {
+        var service = ChromeDriverService.CreateDefaultService(Path.GetDirectoryName(ExternalTools.ChromeDriver)!, Path.GetFileName(ExternalTools.ChromeDriver)!);
+        service.SuppressInitialDiagnosticInformation = true;
+        service.HideCommandPromptWindow = true;
+        var options = new ChromeOptions { BinaryLocation = ExternalTools.Chromium };
+        options.AddArguments(
+            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
+            "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--user-data-dir=" + profile);
+        options.AddUserProfilePreference("download.default_directory", downloads);
+        options.AddUserProfilePreference("download.prompt_for_download", false);
+        var browser = new ChromeDriver(service, options, TimeSpan.FromSeconds(60));
+        browser.ExecuteCdpCommand("Browser.setDownloadBehavior", new Dictionary<string, object?>
+        {
+            ["behavior"] = "allow",
+            ["downloadPath"] = downloads,
+        });
+        return browser;
+    }
+
+    private void OpenAdminPage(string apiKey)
+    {
+        _browser.Navigate().GoToUrl(new Uri(_server, "/admin"));
+        _browser.FindElement(By.Id("api-key")).SendKeys(apiKey);
+    }
+
+    private IWebElement WaitForStatus(string id, string text) =>
+        new WebDriverWait(_browser, TimeSpan.FromSeconds(30)).Until(driver =>
+        {
+            var element = driver.FindElement(By.Id(id));
+            return element.Text.Contains(text, StringComparison.Ordinal) ? element : null;
+        });
+
+    private string WaitForDownload()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            var finished = Directory.GetFiles(_workspace.DownloadDirectory)
+                .Where(file => !file.EndsWith(".crdownload", StringComparison.Ordinal) && !file.EndsWith(".tmp", StringComparison.Ordinal))
+                .ToList();
+            if (finished.Count == 1)
+            {
+                return finished[0];
+            }
+
+            Thread.Sleep(100);
+        }
+
+        throw new TimeoutException("Chromium saved no file in " + _workspace.DownloadDirectory);
+    }
+}
