@@ -54,23 +54,25 @@ public sealed class BackupTests
         response.Headers.GetValues("X-Backup-Rows-Observations").Should().Equal("600");
     }
 
-    [Test]
-    public async Task Backup_AfterFullDownload_LeavesTempFolderEmpty()
+    [TestCase("")]
+    [TestCase("?method=pages")]
+    public async Task Backup_AfterFullDownload_LeavesTempFolderEmpty(string query)
     {
         await TestDatabase.CreateAsync(_workspace.DatabasePath);
         TestDatabase.Populate(_workspace.DatabasePath, transmissions: 50);
         await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
         using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
 
-        using var response = await client.GetAsync("/api/backup");
+        using var response = await client.GetAsync("/api/backup" + query);
         await response.Content.ReadAsByteArrayAsync();
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
         await Eventually.EmptyAsync(_workspace.BackupTempDirectory);
     }
 
-    [Test]
-    public async Task Backup_WhileWriterCommits_IsOnePointInTimeAndWriterNeverFails()
+    [TestCase("vacuum")]
+    [TestCase("pages")]
+    public async Task Backup_WhileWriterCommits_IsOnePointInTimeAndWriterNeverFails(string method)
     {
         await TestDatabase.CreateAsync(_workspace.DatabasePath);
         TestDatabase.Populate(_workspace.DatabasePath, transmissions: 2_000, observationsEach: 3, payloadBytes: 120);
@@ -107,8 +109,9 @@ public sealed class BackupTests
         var snapshotCounts = new List<long>();
         for (var round = 0; round < 4; round++)
         {
-            using var response = await client.GetAsync("/api/backup");
+            using var response = await client.GetAsync("/api/backup?method=" + method);
             response.StatusCode.Should().Be(HttpStatusCode.OK);
+            response.Headers.GetValues("X-Backup-Method").Should().Equal(method);
             var path = Path.Combine(_workspace.DownloadDirectory, $"snapshot-{round}.db");
             await File.WriteAllBytesAsync(path, await response.Content.ReadAsByteArrayAsync());
 
@@ -129,6 +132,42 @@ public sealed class BackupTests
         commits.Should().BeGreaterThan(0);
         snapshotCounts.Should().BeInAscendingOrder();
         snapshotCounts[^1].Should().BeGreaterThan(2_000, "the writer committed while the snapshots were taken");
+    }
+
+    [Test]
+    public async Task Backup_PagesMethod_KeepsFreePages_VacuumDropsThem_DefaultFromConfiguration()
+    {
+        await TestDatabase.CreateAsync(_workspace.DatabasePath);
+        TestDatabase.Populate(_workspace.DatabasePath, transmissions: 2_000, payloadBytes: 200);
+        using (var connection = TestDatabase.Open(_workspace.DatabasePath))
+        {
+            connection.Execute("DELETE FROM observations; DELETE FROM transmissions WHERE id % 2 = 0; PRAGMA wal_checkpoint(TRUNCATE);");
+        }
+
+        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey,
+            new Dictionary<string, string?> { ["CoreScope:Backup:DefaultMethod"] = "Pages" });
+        using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
+
+        using var pages = await client.GetAsync("/api/backup");
+        using var vacuum = await client.GetAsync("/api/backup?method=vacuum");
+
+        pages.Headers.GetValues("X-Backup-Method").Should().Equal("pages");
+        var pagesBody = await pages.Content.ReadAsByteArrayAsync();
+        var vacuumBody = await vacuum.Content.ReadAsByteArrayAsync();
+        pagesBody.Length.Should().BeGreaterThan(vacuumBody.Length, "the page copy keeps the free pages VACUUM drops");
+        pagesBody[18].Should().Be(2, "the page copy keeps the source's WAL header");
+        vacuumBody[18].Should().Be(1, "VACUUM INTO writes a rollback-journal database");
+        foreach (var (body, name) in new[] { (pagesBody, "pages.db"), (vacuumBody, "vacuum.db") })
+        {
+            var path = Path.Combine(_workspace.DownloadDirectory, name);
+            await File.WriteAllBytesAsync(path, body);
+            TestDatabase.IntegrityCheck(path).Should().Be("ok");
+            TestDatabase.RowCounts(path)["transmissions"].Should().Be(1_000);
+        }
+
+        using var wrong = await client.GetAsync("/api/backup?method=copy");
+        wrong.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await ApiKeyTests.ErrorMemberAsync(wrong)).Should().Contain("method must be");
     }
 
     [Test]

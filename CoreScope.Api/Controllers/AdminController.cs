@@ -55,6 +55,10 @@ public sealed class AdminController(
     /// body in Repr-Digest and X-Backup-SHA256. With compress=gzip the body is compressed to disk first, so the
     /// download starts later.
     /// </param>
+    /// <param name="method">
+    /// "vacuum" (VACUUM INTO: compact, rebuilt) or "pages" (the online backup API in one step: faster, but keeps
+    /// free pages, where pruned rows may still be readable); without it, CoreScope:Backup:DefaultMethod.
+    /// </param>
     /// <param name="cancellationToken">Stops the snapshot when the client goes away.</param>
     [HttpGet("backup")]
     [EnableRateLimiting(BackupRateLimiting.PolicyName)]
@@ -66,9 +70,13 @@ public sealed class AdminController(
     [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status500InternalServerError)]
     [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status507InsufficientStorage)]
     public async Task<IActionResult> GetBackup(
-        [FromQuery] string? compress, [FromQuery] bool verify = false, CancellationToken cancellationToken = default)
+        [FromQuery] string? compress,
+        [FromQuery] bool verify = false,
+        [FromQuery] string? method = null,
+        CancellationToken cancellationToken = default)
     {
-        var snapshot = await backupService.CreateSnapshotAsync(new SnapshotRequest(verify, ParseCompression(compress)), cancellationToken);
+        var request = new SnapshotRequest(verify, ParseCompression(compress), ParseMethod(method));
+        var snapshot = await backupService.CreateSnapshotAsync(request, cancellationToken);
 
         // Runs after the last byte was sent or the client went away: the snapshot never outlives its response.
         Response.OnCompleted(() => snapshot.DisposeAsync().AsTask());
@@ -81,6 +89,11 @@ public sealed class AdminController(
 
         return new BackupDownloadResult(snapshot, backupOptions.Value);
     }
+
+    private static SnapshotMethod? ParseMethod(string? method) =>
+        string.IsNullOrEmpty(method) ? null
+        : Enum.TryParse<SnapshotMethod>(method, ignoreCase: true, out var parsed) && Enum.IsDefined(parsed) ? parsed
+        : throw new InvalidInputException($"method must be \"vacuum\" or \"pages\"; \"{method}\" is not a snapshot method.");
 
     private static bool ParseCompression(string? compress) =>
         string.IsNullOrEmpty(compress) || compress.Equals("none", StringComparison.OrdinalIgnoreCase) ? false

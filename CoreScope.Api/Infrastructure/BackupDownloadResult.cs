@@ -57,6 +57,7 @@ public sealed class BackupDownloadResult(BackupSnapshot snapshot, BackupOptions 
         headers.CacheControl = "no-store";
         headers["X-Backup-Rows-Transmissions"] = snapshot.Transmissions.ToString(CultureInfo.InvariantCulture);
         headers["X-Backup-Rows-Observations"] = snapshot.Observations.ToString(CultureInfo.InvariantCulture);
+        headers["X-Backup-Method"] = snapshot.Method.ToString().ToLowerInvariant();
         headers["X-Backup-Snapshot-Ms"] = ((long)snapshot.SnapshotDuration.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
         if (snapshot.Sha256 is { } sha256)
         {

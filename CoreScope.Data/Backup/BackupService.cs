@@ -71,10 +71,12 @@ public sealed class BackupService : IDisposable
         }
 
         var folder = SnapshotFolders.Create(TempDirectory);
+        var method = request.Method ?? _options.DefaultMethod;
         var snapshot = new BackupSnapshot(folder, slot, RecordLifetime)
         {
             CreatedAt = _timeProvider.GetUtcNow(),
             Gzip = request.Gzip,
+            Method = method,
         };
         var databaseFile = Path.Combine(folder, "corescope.db");
         try
@@ -88,10 +90,17 @@ public sealed class BackupService : IDisposable
                 // Compressing ahead (verify and gzip) writes the gzip beside the database before the database goes.
                 EnsureFreeSpace(folder, request is { Verify: true, Gzip: true } ? 2 * usedBytes : usedBytes, usedBytes);
 
-                // sqlite3_interrupt stops a long VACUUM INTO when the client goes away.
+                // sqlite3_interrupt stops a long snapshot when the client goes away.
                 using var interrupt = cancellationToken.Register(connection.Cancel);
-                await connection.ExecuteAsync(new CommandDefinition(
-                    VacuumIntoSql, new { path = databaseFile }, cancellationToken: cancellationToken));
+                if (method == SnapshotMethod.Pages)
+                {
+                    await CopyPagesAsync(connection, databaseFile, cancellationToken);
+                }
+                else
+                {
+                    await connection.ExecuteAsync(new CommandDefinition(
+                        VacuumIntoSql, new { path = databaseFile }, cancellationToken: cancellationToken));
+                }
             }
 
             snapshot.SnapshotDuration = stopwatch.Elapsed;
@@ -128,6 +137,17 @@ public sealed class BackupService : IDisposable
 
             throw Classify(exception, folder);
         }
+    }
+
+    // The online backup API in one step (-1 pages): one read transaction on the source, so the copy is one point in
+    // time however busy the writers are. The target needs no journal or fsync while it is written: a copy that
+    // fails half-way is deleted with its folder, and the download reads it only after it is complete.
+    private async Task CopyPagesAsync(SQLiteConnection source, string target, CancellationToken cancellationToken)
+    {
+        await using var destination = await _connectionFactory.OpenFileAsync(target, readOnly: false, cancellationToken);
+        await destination.ExecuteAsync(new CommandDefinition(
+            "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;", cancellationToken: cancellationToken));
+        source.BackupDatabase(destination, "main", "main", -1, null, 0);
     }
 
     /// <summary>Removes staging folders a crashed or killed process left behind; returns how many.</summary>

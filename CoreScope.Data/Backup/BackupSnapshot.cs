@@ -3,7 +3,8 @@ namespace CoreScope.Data.Backup;
 /// <summary>What a caller wants of a snapshot besides the copy itself.</summary>
 /// <param name="Verify">Run <c>PRAGMA integrity_check</c> on the snapshot and compute the SHA-256 of what is sent.</param>
 /// <param name="Gzip">Send it gzip-compressed.</param>
-public sealed record SnapshotRequest(bool Verify = false, bool Gzip = false);
+/// <param name="Method">How to write it; null means <see cref="Options.BackupOptions.DefaultMethod"/>.</param>
+public sealed record SnapshotRequest(bool Verify = false, bool Gzip = false, Options.SnapshotMethod? Method = null);
 
 /// <summary>
 /// A finished snapshot in a staging folder of its own. Disposing it deletes the folder and frees its place
@@ -33,6 +34,9 @@ public sealed class BackupSnapshot : IAsyncDisposable
     public DateTimeOffset CreatedAt { get; internal init; }
 
     public TimeSpan SnapshotDuration { get; internal set; }
+
+    /// <summary>How the snapshot was written.</summary>
+    public Options.SnapshotMethod Method { get; internal init; }
 
     public long Transmissions { get; internal set; }
 

@@ -3,6 +3,19 @@ using System.IO.Compression;
 
 namespace CoreScope.Data.Options;
 
+/// <summary>How a snapshot is written; both are one read transaction, consistent under writers.</summary>
+public enum SnapshotMethod
+{
+    /// <summary><c>VACUUM INTO</c>: a compact, rebuilt copy without free pages.</summary>
+    Vacuum,
+
+    /// <summary>
+    /// SQLite's online backup API in one step: a page-for-page copy, faster, keeping the source's free pages
+    /// (where rows deleted by a prune may still be readable) and its WAL header.
+    /// </summary>
+    Pages,
+}
+
 /// <summary>How snapshots for <c>GET /api/backup</c> are made and served (section <c>CoreScope:Backup</c>).</summary>
 public sealed class BackupOptions
 {
@@ -39,6 +52,10 @@ public sealed class BackupOptions
     /// <summary>The gzip level of <c>compress=gzip</c>; the fastest keeps a backup close to disk speed.</summary>
     [EnumDataType(typeof(CompressionLevel))]
     public CompressionLevel CompressionLevel { get; set; } = CompressionLevel.Fastest;
+
+    /// <summary>How a snapshot is made when the request does not say (<c>?method=</c>).</summary>
+    [EnumDataType(typeof(SnapshotMethod))]
+    public SnapshotMethod DefaultMethod { get; set; } = SnapshotMethod.Vacuum;
 
     /// <summary>The staging folder actually used.</summary>
     public string ResolvedTempDirectory =>
