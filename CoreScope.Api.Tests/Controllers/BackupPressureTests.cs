@@ -71,6 +71,33 @@ public sealed class BackupPressureTests
     }
 
     [Test]
+    public async Task SecondSnapshot_WaitsOutTheFirstsCleanup_ButNotALongDownload()
+    {
+        await CreateDatabaseAsync(transmissions: 100, payloadBytes: 32);
+        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        var service = (CoreScope.Data.Backup.BackupService)factory.Services.GetService(typeof(CoreScope.Data.Backup.BackupService))!;
+
+        // A download that ends a moment after the next request arrives: the next one waits for the place.
+        var first = await service.CreateSnapshotAsync(new CoreScope.Data.Backup.SnapshotRequest(), CancellationToken.None);
+        var second = service.CreateSnapshotAsync(new CoreScope.Data.Backup.SnapshotRequest(), CancellationToken.None);
+        await Task.Delay(300);
+        second.IsCompleted.Should().BeFalse("the place is still taken");
+        await first.DisposeAsync();
+        await using (await second)
+        {
+            _workspace.BackupTempEntries().Should().ContainSingle();
+
+            // A download that goes on: the next request is refused with the wait, not queued for ever.
+            var stopwatch = Stopwatch.StartNew();
+            var third = () => service.CreateSnapshotAsync(new CoreScope.Data.Backup.SnapshotRequest(), CancellationToken.None);
+            (await third.Should().ThrowAsync<CoreScope.Data.Backup.BackupBusyException>()).Which.RetryAfter.Should().BePositive();
+            stopwatch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(5));
+        }
+
+        await Eventually.EmptyAsync(_workspace.BackupTempDirectory);
+    }
+
+    [Test]
     public async Task TwoRequestsInAMinute_DefaultLimit_SecondIs429WithRetryAfter()
     {
         await CreateDatabaseAsync(transmissions: 10, payloadBytes: 32);
