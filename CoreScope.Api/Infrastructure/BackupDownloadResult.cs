@@ -10,8 +10,9 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 namespace CoreScope.Api.Infrastructure;
 
 /// <summary>
-/// Sends a finished snapshot: its headers, then the file as it is (a <see cref="PhysicalFileResult"/>) or
-/// gzip-compressed while it streams. A download that outlives <see cref="BackupOptions.MaxDownloadSeconds"/> or
+/// Sends a finished snapshot: its headers, then the file as it is or gzip-compressed while it streams. The file is
+/// copied with 1 MB reads rather than through <see cref="PhysicalFileResult"/>, whose smaller copies sent 1 GB in
+/// 1.3 s against 0.9 s here (docs/benchmarks.md). A download that outlives <see cref="BackupOptions.MaxDownloadSeconds"/> or
 /// falls under <see cref="BackupOptions.MinDownloadBytesPerSecond"/> is aborted; the snapshot's folder is deleted
 /// by the response's completion callback either way.
 /// </summary>
@@ -38,7 +39,7 @@ public sealed class BackupDownloadResult(BackupSnapshot snapshot, BackupOptions 
             }
             else
             {
-                await new PhysicalFileResult(snapshot.FilePath, snapshot.ContentType).ExecuteResultAsync(context);
+                await StreamFileAsync(response, httpContext.RequestAborted);
             }
         }
         finally
@@ -76,6 +77,17 @@ public sealed class BackupDownloadResult(BackupSnapshot snapshot, BackupOptions 
                 ? new MinDataRate(options.MinDownloadBytesPerSecond, MinDataRateGracePeriod)
                 : null;
         }
+    }
+
+    private async Task StreamFileAsync(HttpResponse response, CancellationToken cancellationToken)
+    {
+        // bufferSize 0: the 1 MB copy buffer is the only one; a FileStream buffer would copy every byte twice.
+        response.ContentType = snapshot.ContentType;
+        response.ContentLength = snapshot.Length;
+        await using var source = new FileStream(
+            snapshot.FilePath, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0,
+            FileOptions.SequentialScan | FileOptions.Asynchronous);
+        await source.CopyToAsync(response.Body, CopyBufferBytes, cancellationToken);
     }
 
     private async Task StreamCompressedAsync(HttpResponse response, CancellationToken cancellationToken)
