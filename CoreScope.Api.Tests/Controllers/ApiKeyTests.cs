@@ -6,20 +6,12 @@ using NUnit.Framework;
 
 namespace CoreScope.Api.Tests.Controllers;
 
-public sealed class ApiKeyTests
+public sealed class ApiKeyTests : WorkspaceTests
 {
-    private TestWorkspace _workspace = null!;
-
-    [SetUp]
-    public void SetUp() => _workspace = new TestWorkspace();
-
-    [TearDown]
-    public void TearDown() => _workspace.Dispose();
-
     [Test]
     public async Task Backup_WithoutApiKey_Returns401WithError()
     {
-        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
         using var client = factory.CreateClient(key: null);
 
         using var response = await client.GetAsync("/api/backup");
@@ -28,13 +20,13 @@ public sealed class ApiKeyTests
         response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
         var error = await ErrorMemberAsync(response);
         error.Should().Contain("X-API-Key");
-        _workspace.BackupTempEntries().Should().BeEmpty();
+        Workspace.BackupTempEntries().Should().BeEmpty();
     }
 
     [Test]
     public async Task Backup_WithWrongApiKey_Returns401()
     {
-        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
         using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey + "x");
 
         using var response = await client.GetAsync("/api/backup");
@@ -46,7 +38,7 @@ public sealed class ApiKeyTests
     [Test]
     public async Task Backup_WhenNoKeyIsConfigured_Returns403SayingHowToSetOne()
     {
-        await using var factory = new CoreScopeApiFactory(_workspace, apiKey: null);
+        await using var factory = new CoreScopeApiFactory(Workspace, apiKey: null);
         using var client = factory.CreateClient("anything-at-all-1234567890");
 
         using var response = await client.GetAsync("/api/backup");
@@ -62,21 +54,21 @@ public sealed class ApiKeyTests
     [TestCase("short-key-15chr")]
     public async Task Backup_WithWeakConfiguredKey_Returns403EvenWhenPresented(string weakKey)
     {
-        await using var factory = new CoreScopeApiFactory(_workspace, weakKey);
+        await using var factory = new CoreScopeApiFactory(Workspace, weakKey);
         using var client = factory.CreateClient(weakKey);
 
         using var response = await client.GetAsync("/api/backup");
 
         response.StatusCode.Should().Be(HttpStatusCode.Forbidden);
         (await ErrorMemberAsync(response)).Should().Contain("weak");
-        _workspace.BackupTempEntries().Should().BeEmpty();
+        Workspace.BackupTempEntries().Should().BeEmpty();
     }
 
     [Test]
     public async Task Backup_WithSixteenCharacterKey_IsAccepted()
     {
         const string key = "sixteen-chars-ok";
-        await using var factory = new CoreScopeApiFactory(_workspace, key);
+        await using var factory = new CoreScopeApiFactory(Workspace, key);
         using var client = factory.CreateClient(key);
 
         using var response = await client.GetAsync("/api/backup");

@@ -6,23 +6,15 @@ using NUnit.Framework;
 namespace CoreScope.Api.Tests.Controllers;
 
 /// <summary>Backups over a real socket on 127.0.0.1: what a client that goes away does to the server.</summary>
-public sealed class BackupKestrelTests
+public sealed class BackupKestrelTests : WorkspaceTests
 {
-    private TestWorkspace _workspace = null!;
-
-    [SetUp]
-    public void SetUp() => _workspace = new TestWorkspace();
-
-    [TearDown]
-    public void TearDown() => _workspace.Dispose();
-
     [Test]
     public async Task Backup_AbortedMidBody_DeletesSnapshotAndServerGoesOn()
     {
-        await TestDatabase.CreateAsync(_workspace.DatabasePath);
-        TestDatabase.Populate(_workspace.DatabasePath, transmissions: 12_000, payloadBytes: 400);
-        new FileInfo(_workspace.DatabasePath).Length.Should().BeGreaterThan(8 * 1024 * 1024);
-        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        await TestDatabase.CreateAsync(Workspace.DatabasePath);
+        TestDatabase.Populate(Workspace.DatabasePath, transmissions: 12_000, payloadBytes: 400);
+        new FileInfo(Workspace.DatabasePath).Length.Should().BeGreaterThan(8 * 1024 * 1024);
+        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
         var address = factory.StartKestrel();
         address.Host.Should().Be("127.0.0.1");
 
@@ -41,21 +33,21 @@ public sealed class BackupKestrelTests
             }
 
             response.Content.Headers.ContentLength.Should().BeGreaterThan(read * 4L, "the client leaves well before the end");
-            _workspace.BackupTempEntries().Should().HaveCount(1, "the snapshot is on disk while it is being sent");
+            Workspace.BackupTempEntries().Should().HaveCount(1, "the snapshot is on disk while it is being sent");
 
             // Dropping the response mid-body closes the connection under the server.
             response.Dispose();
         }
 
-        await Eventually.EmptyAsync(_workspace.BackupTempDirectory);
+        await Eventually.EmptyAsync(Workspace.BackupTempDirectory);
 
         using var next = new HttpClient { BaseAddress = address };
         next.DefaultRequestHeaders.Add("X-API-Key", CoreScopeApiFactory.StrongApiKey);
         var bytes = await next.GetByteArrayAsync("/api/backup");
-        var path = Path.Combine(_workspace.DownloadDirectory, "after-abort.db");
+        var path = Path.Combine(Workspace.DownloadDirectory, "after-abort.db");
         await File.WriteAllBytesAsync(path, bytes);
         TestDatabase.IntegrityCheck(path).Should().Be("ok");
         TestDatabase.RowCounts(path)["transmissions"].Should().Be(12_000);
-        await Eventually.EmptyAsync(_workspace.BackupTempDirectory);
+        await Eventually.EmptyAsync(Workspace.BackupTempDirectory);
     }
 }

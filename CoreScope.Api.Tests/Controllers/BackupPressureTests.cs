@@ -12,27 +12,19 @@ using NUnit.Framework;
 namespace CoreScope.Api.Tests.Controllers;
 
 /// <summary>Backups under load and faults: limits, stalled and vanishing clients, a small disk, gzip and verify.</summary>
-public sealed class BackupPressureTests
+public sealed class BackupPressureTests : WorkspaceTests
 {
-    private TestWorkspace _workspace = null!;
-
-    [SetUp]
-    public void SetUp() => _workspace = new TestWorkspace();
-
-    [TearDown]
-    public void TearDown() => _workspace.Dispose();
-
     private async Task CreateDatabaseAsync(int transmissions, int payloadBytes)
     {
-        await TestDatabase.CreateAsync(_workspace.DatabasePath);
-        TestDatabase.Populate(_workspace.DatabasePath, transmissions, payloadBytes: payloadBytes);
+        await TestDatabase.CreateAsync(Workspace.DatabasePath);
+        TestDatabase.Populate(Workspace.DatabasePath, transmissions, payloadBytes: payloadBytes);
     }
 
     [Test]
     public async Task TwentyConcurrentRequests_MaxConcurrentOne_OneSnapshotAtATimeAndTheRest429()
     {
         await CreateDatabaseAsync(transmissions: 12_000, payloadBytes: 400);
-        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey,
+        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey,
             new Dictionary<string, string?> { ["CoreScope:Backup:MaxConcurrent"] = "1" });
         var address = factory.StartKestrel();
         using var client = new HttpClient { BaseAddress = address };
@@ -44,7 +36,7 @@ public sealed class BackupPressureTests
         {
             while (!watching.IsCancellationRequested)
             {
-                mostSnapshots = Math.Max(mostSnapshots, _workspace.BackupTempEntries().Length);
+                mostSnapshots = Math.Max(mostSnapshots, Workspace.BackupTempEntries().Length);
                 await Task.Delay(2);
             }
         });
@@ -67,14 +59,14 @@ public sealed class BackupPressureTests
         });
         responses.Count(response => response.StatusCode == HttpStatusCode.TooManyRequests).Should().BeGreaterThan(10);
         mostSnapshots.Should().BeLessThanOrEqualTo(1, "the temp folder never holds more than one snapshot");
-        await Eventually.EmptyAsync(_workspace.BackupTempDirectory);
+        await Eventually.EmptyAsync(Workspace.BackupTempDirectory);
     }
 
     [Test]
     public async Task SecondSnapshot_WaitsOutTheFirstsCleanup_ButNotALongDownload()
     {
         await CreateDatabaseAsync(transmissions: 100, payloadBytes: 32);
-        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
         var service = (CoreScope.Data.Backup.BackupService)factory.Services.GetService(typeof(CoreScope.Data.Backup.BackupService))!;
 
         // A download that ends a moment after the next request arrives: the next one waits for the place.
@@ -85,7 +77,7 @@ public sealed class BackupPressureTests
         await first.DisposeAsync();
         await using (await second)
         {
-            _workspace.BackupTempEntries().Should().ContainSingle();
+            Workspace.BackupTempEntries().Should().ContainSingle();
 
             // A download that goes on: the next request is refused with the wait, not queued for ever.
             var stopwatch = Stopwatch.StartNew();
@@ -94,14 +86,14 @@ public sealed class BackupPressureTests
             stopwatch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(5));
         }
 
-        await Eventually.EmptyAsync(_workspace.BackupTempDirectory);
+        await Eventually.EmptyAsync(Workspace.BackupTempDirectory);
     }
 
     [Test]
     public async Task TwoRequestsInAMinute_DefaultLimit_SecondIs429WithRetryAfter()
     {
         await CreateDatabaseAsync(transmissions: 10, payloadBytes: 32);
-        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey,
+        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey,
             new Dictionary<string, string?> { ["CoreScope:Backup:PermitsPerMinute"] = "1" });
         using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
 
@@ -112,7 +104,7 @@ public sealed class BackupPressureTests
         second.StatusCode.Should().Be(HttpStatusCode.TooManyRequests);
         second.Headers.RetryAfter!.Delta!.Value.TotalSeconds.Should().BeInRange(1, 60, "the next token comes within the minute");
         (await ApiKeyTests.ErrorMemberAsync(second)).Should().Contain("per minute").And.Contain("PermitsPerMinute");
-        _workspace.BackupTempEntries().Should().BeEmpty();
+        Workspace.BackupTempEntries().Should().BeEmpty();
 
         using var anonymous = factory.CreateClient(key: null);
         (await anonymous.GetAsync("/api/backup")).StatusCode.Should().Be(HttpStatusCode.Unauthorized,
@@ -123,7 +115,7 @@ public sealed class BackupPressureTests
     public async Task HundredDownloads_AThirdAbortedAtRandomPoints_LeaveNothingBehind()
     {
         await CreateDatabaseAsync(transmissions: 5_000, payloadBytes: 400);
-        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
         var address = factory.StartKestrel();
         var random = new Random(2026);
         var completed = 0;
@@ -174,11 +166,11 @@ public sealed class BackupPressureTests
 
         completed.Should().Be(66);
         aborted.Should().Be(34);
-        await Eventually.EmptyAsync(_workspace.BackupTempDirectory);
+        await Eventually.EmptyAsync(Workspace.BackupTempDirectory);
         using var check = new HttpClient { BaseAddress = address };
         (await check.GetAsync("/api/health")).StatusCode.Should().Be(HttpStatusCode.OK);
         check.DefaultRequestHeaders.Add("X-API-Key", CoreScopeApiFactory.StrongApiKey);
-        var path = Path.Combine(_workspace.DownloadDirectory, "after.db");
+        var path = Path.Combine(Workspace.DownloadDirectory, "after.db");
         await File.WriteAllBytesAsync(path, await check.GetByteArrayAsync("/api/backup"));
         TestDatabase.IntegrityCheck(path).Should().Be("ok");
         TestDatabase.RowCounts(path)["transmissions"].Should().Be(5_000);
@@ -188,7 +180,7 @@ public sealed class BackupPressureTests
     public async Task StalledClient_IsCutOffAtTheDeadline_AndItsSnapshotDeleted()
     {
         await CreateDatabaseAsync(transmissions: 30_000, payloadBytes: 600);
-        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey,
+        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey,
             new Dictionary<string, string?> { ["CoreScope:Backup:MaxDownloadSeconds"] = "2" });
         var address = factory.StartKestrel();
 
@@ -204,7 +196,7 @@ public sealed class BackupPressureTests
         var stalledAt = Stopwatch.StartNew();
 
         // The client reads nothing more; the server must give up on it by itself.
-        await Eventually.EmptyAsync(_workspace.BackupTempDirectory, timeoutMs: 20_000);
+        await Eventually.EmptyAsync(Workspace.BackupTempDirectory, timeoutMs: 20_000);
         stalledAt.Elapsed.Should().BeGreaterThan(TimeSpan.FromSeconds(1.5));
 
         using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
@@ -220,11 +212,11 @@ public sealed class BackupPressureTests
         }
 
         await CreateDatabaseAsync(transmissions: 8_000, payloadBytes: 400);
-        var mountPoint = _workspace.BackupTempDirectory;
+        var mountPoint = Workspace.BackupTempDirectory;
         Run("mount", $"-t tmpfs -o size=2m tmpfs {mountPoint}");
         try
         {
-            await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey,
+            await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey,
                 new Dictionary<string, string?> { ["CoreScope:Backup:FreeSpaceMarginMB"] = "1" });
             using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
 
@@ -233,13 +225,13 @@ public sealed class BackupPressureTests
             refused.StatusCode.Should().Be(HttpStatusCode.InsufficientStorage);
             var error = await ApiKeyTests.ErrorMemberAsync(refused);
             error.Should().Contain("needs").And.Contain("MB is free").And.Contain("TempDirectory");
-            _workspace.BackupTempEntries().Should().BeEmpty();
+            Workspace.BackupTempEntries().Should().BeEmpty();
             (await client.GetAsync("/api/health")).StatusCode.Should().Be(HttpStatusCode.OK);
 
             Run("mount", $"-o remount,size=64m {mountPoint}");
             using var accepted = await client.GetAsync("/api/backup");
             accepted.StatusCode.Should().Be(HttpStatusCode.OK);
-            var path = Path.Combine(_workspace.DownloadDirectory, "after-507.db");
+            var path = Path.Combine(Workspace.DownloadDirectory, "after-507.db");
             await File.WriteAllBytesAsync(path, await accepted.Content.ReadAsByteArrayAsync());
             TestDatabase.IntegrityCheck(path).Should().Be("ok");
         }
@@ -254,7 +246,7 @@ public sealed class BackupPressureTests
     {
         var failure = CoreScope.Data.Backup.BackupService.Classify(
             new System.Data.SQLite.SQLiteException(System.Data.SQLite.SQLiteErrorCode.Full, "database or disk is full"),
-            _workspace.BackupTempDirectory);
+            Workspace.BackupTempDirectory);
 
         failure.Failure.Should().Be(CoreScope.Data.Backup.BackupFailure.InsufficientStorage);
         failure.Message.Should().Contain("filled up").And.Contain("removed");
@@ -264,7 +256,7 @@ public sealed class BackupPressureTests
     public async Task Gzip_StreamsACompressedDatabaseWithGzipNameAndType()
     {
         await CreateDatabaseAsync(transmissions: 2_000, payloadBytes: 64);
-        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
         using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
 
         using var response = await client.GetAsync("/api/backup?compress=gzip");
@@ -279,7 +271,7 @@ public sealed class BackupPressureTests
         new FileInfo(path).Length.Should().BeGreaterThan(body.Length * 2L, "the default level still halves a CoreScope database");
         TestDatabase.IntegrityCheck(path).Should().Be("ok");
         TestDatabase.RowCounts(path)["transmissions"].Should().Be(2_000);
-        await Eventually.EmptyAsync(_workspace.BackupTempDirectory);
+        await Eventually.EmptyAsync(Workspace.BackupTempDirectory);
     }
 
     [TestCase("")]
@@ -287,7 +279,7 @@ public sealed class BackupPressureTests
     public async Task Verify_DigestHeadersEqualTheSha256OfTheReceivedBytes(string compress)
     {
         await CreateDatabaseAsync(transmissions: 1_000, payloadBytes: 64);
-        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
         using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
 
         using var response = await client.GetAsync("/api/backup?verify=true" + compress);
@@ -302,34 +294,34 @@ public sealed class BackupPressureTests
             ? await DecompressAsync(body, "verified.db")
             : await WriteAsync(body, "verified.db");
         TestDatabase.IntegrityCheck(path).Should().Be("ok");
-        await Eventually.EmptyAsync(_workspace.BackupTempDirectory);
+        await Eventually.EmptyAsync(Workspace.BackupTempDirectory);
     }
 
     [TestCase("?compress=zip", "compress must be")]
     [TestCase("?verify=maybe", "verify")]
     public async Task Backup_WithUnknownOption_Returns400AndMakesNoSnapshot(string query, string reason)
     {
-        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
         using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
 
         using var response = await client.GetAsync("/api/backup" + query);
 
         response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
         (await ApiKeyTests.ErrorMemberAsync(response)).Should().Contain(reason);
-        _workspace.BackupTempEntries().Should().BeEmpty();
+        Workspace.BackupTempEntries().Should().BeEmpty();
     }
 
     [Test]
     public async Task VerifyIntegrity_OfDamagedSnapshot_FailsWithVerificationFailed()
     {
         await CreateDatabaseAsync(transmissions: 3_000, payloadBytes: 200);
-        using (var connection = TestDatabase.Open(_workspace.DatabasePath))
+        using (var connection = TestDatabase.Open(Workspace.DatabasePath))
         {
             Dapper.SqlMapper.Execute(connection, "PRAGMA wal_checkpoint(TRUNCATE);");
         }
 
-        var damaged = Path.Combine(_workspace.DownloadDirectory, "damaged.db");
-        File.Copy(_workspace.DatabasePath, damaged);
+        var damaged = Path.Combine(Workspace.DownloadDirectory, "damaged.db");
+        File.Copy(Workspace.DatabasePath, damaged);
         await using (var file = new FileStream(damaged, FileMode.Open, FileAccess.Write))
         {
             var garbage = new byte[file.Length - 8 * 4096];
@@ -338,7 +330,7 @@ public sealed class BackupPressureTests
             await file.WriteAsync(garbage);
         }
 
-        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
         var service = factory.Services.GetService(typeof(CoreScope.Data.Backup.BackupService)) as CoreScope.Data.Backup.BackupService;
 
         var verify = () => service!.VerifyIntegrityAsync(damaged, CancellationToken.None);
@@ -349,14 +341,14 @@ public sealed class BackupPressureTests
 
     private async Task<string> WriteAsync(byte[] body, string name)
     {
-        var path = Path.Combine(_workspace.DownloadDirectory, name);
+        var path = Path.Combine(Workspace.DownloadDirectory, name);
         await File.WriteAllBytesAsync(path, body);
         return path;
     }
 
     private async Task<string> DecompressAsync(byte[] body, string name)
     {
-        var path = Path.Combine(_workspace.DownloadDirectory, name);
+        var path = Path.Combine(Workspace.DownloadDirectory, name);
         await using var gzip = new GZipStream(new MemoryStream(body), CompressionMode.Decompress);
         await using var file = File.Create(path);
         await gzip.CopyToAsync(file);

@@ -8,22 +8,14 @@ using NUnit.Framework;
 
 namespace CoreScope.Api.Tests.Controllers;
 
-public sealed class BackupTests
+public sealed class BackupTests : WorkspaceTests
 {
-    private TestWorkspace _workspace = null!;
-
-    [SetUp]
-    public void SetUp() => _workspace = new TestWorkspace();
-
-    [TearDown]
-    public void TearDown() => _workspace.Dispose();
-
     [Test]
     public async Task Backup_OfPopulatedWalDatabase_ReturnsCompleteSnapshotWithHeaders()
     {
-        await TestDatabase.CreateAsync(_workspace.DatabasePath);
-        TestDatabase.Populate(_workspace.DatabasePath, transmissions: 300, observationsEach: 2);
-        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        await TestDatabase.CreateAsync(Workspace.DatabasePath);
+        TestDatabase.Populate(Workspace.DatabasePath, transmissions: 300, observationsEach: 2);
+        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
         using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
         var before = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 
@@ -42,12 +34,12 @@ public sealed class BackupTests
         response.Content.Headers.ContentLength.Should().Be(body.Length);
         Encoding.ASCII.GetString(body, 0, 16).Should().Be("SQLite format 3\0");
 
-        var snapshotPath = Path.Combine(_workspace.DownloadDirectory, "backup.db");
+        var snapshotPath = Path.Combine(Workspace.DownloadDirectory, "backup.db");
         await File.WriteAllBytesAsync(snapshotPath, body);
         TestDatabase.IntegrityCheck(snapshotPath).Should().Be("ok");
-        TestDatabase.SchemaObjects(snapshotPath).Should().BeEquivalentTo(TestDatabase.SchemaObjects(_workspace.DatabasePath));
+        TestDatabase.SchemaObjects(snapshotPath).Should().BeEquivalentTo(TestDatabase.SchemaObjects(Workspace.DatabasePath));
         var counts = TestDatabase.RowCounts(snapshotPath);
-        counts.Should().BeEquivalentTo(TestDatabase.RowCounts(_workspace.DatabasePath));
+        counts.Should().BeEquivalentTo(TestDatabase.RowCounts(Workspace.DatabasePath));
         counts["transmissions"].Should().Be(300);
         counts["observations"].Should().Be(600);
         response.Headers.GetValues("X-Backup-Rows-Transmissions").Should().Equal("300");
@@ -58,25 +50,25 @@ public sealed class BackupTests
     [TestCase("?method=pages")]
     public async Task Backup_AfterFullDownload_LeavesTempFolderEmpty(string query)
     {
-        await TestDatabase.CreateAsync(_workspace.DatabasePath);
-        TestDatabase.Populate(_workspace.DatabasePath, transmissions: 50);
-        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        await TestDatabase.CreateAsync(Workspace.DatabasePath);
+        TestDatabase.Populate(Workspace.DatabasePath, transmissions: 50);
+        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
         using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
 
         using var response = await client.GetAsync("/api/backup" + query);
         await response.Content.ReadAsByteArrayAsync();
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
-        await Eventually.EmptyAsync(_workspace.BackupTempDirectory);
+        await Eventually.EmptyAsync(Workspace.BackupTempDirectory);
     }
 
     [TestCase("vacuum")]
     [TestCase("pages")]
     public async Task Backup_WhileWriterCommits_IsOnePointInTimeAndWriterNeverFails(string method)
     {
-        await TestDatabase.CreateAsync(_workspace.DatabasePath);
-        TestDatabase.Populate(_workspace.DatabasePath, transmissions: 2_000, observationsEach: 3, payloadBytes: 120);
-        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        await TestDatabase.CreateAsync(Workspace.DatabasePath);
+        TestDatabase.Populate(Workspace.DatabasePath, transmissions: 2_000, observationsEach: 3, payloadBytes: 120);
+        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
         using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
 
         using var stop = new CancellationTokenSource();
@@ -85,7 +77,7 @@ public sealed class BackupTests
         var writer = Task.Run(() =>
         {
             // busy_timeout 0: if a snapshot ever blocked this writer, the commit would fail at once instead of waiting.
-            using var connection = TestDatabase.Open(_workspace.DatabasePath);
+            using var connection = TestDatabase.Open(Workspace.DatabasePath);
             connection.Execute("PRAGMA busy_timeout = 0;");
             while (!stop.IsCancellationRequested)
             {
@@ -112,7 +104,7 @@ public sealed class BackupTests
             using var response = await client.GetAsync("/api/backup?method=" + method);
             response.StatusCode.Should().Be(HttpStatusCode.OK);
             response.Headers.GetValues("X-Backup-Method").Should().Equal(method);
-            var path = Path.Combine(_workspace.DownloadDirectory, $"snapshot-{round}.db");
+            var path = Path.Combine(Workspace.DownloadDirectory, $"snapshot-{round}.db");
             await File.WriteAllBytesAsync(path, await response.Content.ReadAsByteArrayAsync());
 
             TestDatabase.IntegrityCheck(path).Should().Be("ok");
@@ -137,14 +129,14 @@ public sealed class BackupTests
     [Test]
     public async Task Backup_PagesMethod_KeepsFreePages_VacuumDropsThem_DefaultFromConfiguration()
     {
-        await TestDatabase.CreateAsync(_workspace.DatabasePath);
-        TestDatabase.Populate(_workspace.DatabasePath, transmissions: 2_000, payloadBytes: 200);
-        using (var connection = TestDatabase.Open(_workspace.DatabasePath))
+        await TestDatabase.CreateAsync(Workspace.DatabasePath);
+        TestDatabase.Populate(Workspace.DatabasePath, transmissions: 2_000, payloadBytes: 200);
+        using (var connection = TestDatabase.Open(Workspace.DatabasePath))
         {
             connection.Execute("DELETE FROM observations; DELETE FROM transmissions WHERE id % 2 = 0; PRAGMA wal_checkpoint(TRUNCATE);");
         }
 
-        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey,
+        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey,
             new Dictionary<string, string?> { ["CoreScope:Backup:DefaultMethod"] = "Pages" });
         using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
 
@@ -159,7 +151,7 @@ public sealed class BackupTests
         vacuumBody[18].Should().Be(1, "VACUUM INTO writes a rollback-journal database");
         foreach (var (body, name) in new[] { (pagesBody, "pages.db"), (vacuumBody, "vacuum.db") })
         {
-            var path = Path.Combine(_workspace.DownloadDirectory, name);
+            var path = Path.Combine(Workspace.DownloadDirectory, name);
             await File.WriteAllBytesAsync(path, body);
             TestDatabase.IntegrityCheck(path).Should().Be("ok");
             TestDatabase.RowCounts(path)["transmissions"].Should().Be(1_000);
@@ -173,20 +165,20 @@ public sealed class BackupTests
     [Test]
     public async Task Backup_OfDamagedDatabase_Returns500AndLeavesNothingBehind()
     {
-        await TestDatabase.CreateAsync(_workspace.DatabasePath);
-        TestDatabase.Populate(_workspace.DatabasePath, transmissions: 3_000, payloadBytes: 200);
-        using (var connection = TestDatabase.Open(_workspace.DatabasePath))
+        await TestDatabase.CreateAsync(Workspace.DatabasePath);
+        TestDatabase.Populate(Workspace.DatabasePath, transmissions: 3_000, payloadBytes: 200);
+        using (var connection = TestDatabase.Open(Workspace.DatabasePath))
         {
             connection.Execute("PRAGMA wal_checkpoint(TRUNCATE);");
         }
 
-        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
         using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
         (await client.GetAsync("/api/backup")).StatusCode.Should().Be(HttpStatusCode.OK);
-        await Eventually.EmptyAsync(_workspace.BackupTempDirectory);
+        await Eventually.EmptyAsync(Workspace.BackupTempDirectory);
 
         // Garbage over the pages after the schema's: the file still opens, but its tables cannot be read.
-        await using (var file = new FileStream(_workspace.DatabasePath, FileMode.Open, FileAccess.Write, FileShare.ReadWrite))
+        await using (var file = new FileStream(Workspace.DatabasePath, FileMode.Open, FileAccess.Write, FileShare.ReadWrite))
         {
             var garbage = new byte[file.Length - 16 * 4096];
             new Random(7).NextBytes(garbage);
@@ -198,18 +190,18 @@ public sealed class BackupTests
 
         response.StatusCode.Should().Be(HttpStatusCode.InternalServerError);
         (await ApiKeyTests.ErrorMemberAsync(response)).Should().Contain("damaged");
-        _workspace.BackupTempEntries().Should().BeEmpty();
+        Workspace.BackupTempEntries().Should().BeEmpty();
         (await client.GetAsync("/api/openapi")).StatusCode.Should().Be(HttpStatusCode.OK, "the server goes on serving");
     }
 
     [Test]
     public async Task Start_RemovesSnapshotFoldersLeftByACrash_AndNothingElse()
     {
-        var leftover = Directory.CreateDirectory(Path.Combine(_workspace.BackupTempDirectory, "corescope-snapshot-0123abcd"));
+        var leftover = Directory.CreateDirectory(Path.Combine(Workspace.BackupTempDirectory, "corescope-snapshot-0123abcd"));
         await File.WriteAllTextAsync(Path.Combine(leftover.FullName, "corescope.db"), "half a snapshot");
-        var unrelated = Directory.CreateDirectory(Path.Combine(_workspace.BackupTempDirectory, "someone-elses-folder"));
+        var unrelated = Directory.CreateDirectory(Path.Combine(Workspace.BackupTempDirectory, "someone-elses-folder"));
 
-        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
         using var client = factory.CreateClient(key: null);
         await client.GetAsync("/api/openapi");
 

@@ -11,22 +11,14 @@ using NUnit.Framework;
 namespace CoreScope.Api.Tests.Controllers;
 
 /// <summary>Many writers and running backups at once: the one writer means nobody sees "database is locked".</summary>
-public sealed class ConcurrentIngestTests
+public sealed class ConcurrentIngestTests : WorkspaceTests
 {
-    private TestWorkspace _workspace = null!;
-
-    [SetUp]
-    public void SetUp() => _workspace = new TestWorkspace();
-
-    [TearDown]
-    public void TearDown() => _workspace.Dispose();
-
     [Test]
     public async Task EightClients_Post2000Packets_WhileBackupsRun_EveryPacketStoredAndEveryBackupConsistent()
     {
         const int clients = 8;
         const int packetsPerClient = 250;
-        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
         using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
         var failures = new ConcurrentBag<string>();
         var hashes = new ConcurrentBag<string>();
@@ -60,7 +52,7 @@ public sealed class ConcurrentIngestTests
         {
             using var response = await client.GetAsync("/api/backup");
             response.StatusCode.Should().Be(HttpStatusCode.OK);
-            var path = Path.Combine(_workspace.DownloadDirectory, $"backup-{backups++}.db");
+            var path = Path.Combine(Workspace.DownloadDirectory, $"backup-{backups++}.db");
             await File.WriteAllBytesAsync(path, await response.Content.ReadAsByteArrayAsync());
             TestDatabase.IntegrityCheck(path).Should().Be("ok");
             using var snapshot = TestDatabase.Open(path, readOnly: true);
@@ -76,7 +68,7 @@ public sealed class ConcurrentIngestTests
 
         failures.Should().BeEmpty();
         backups.Should().BeGreaterThan(0);
-        using var db = TestDatabase.Open(_workspace.DatabasePath, readOnly: true);
+        using var db = TestDatabase.Open(Workspace.DatabasePath, readOnly: true);
         db.Query<string>("SELECT hash FROM transmissions").Should().BeEquivalentTo(hashes);
         db.ExecuteScalar<long>("SELECT COUNT(*) FROM transmissions").Should().Be(clients * packetsPerClient);
         db.ExecuteScalar<long>("SELECT COUNT(*) FROM observations").Should().Be(clients * packetsPerClient);

@@ -6,27 +6,19 @@ using NUnit.Framework;
 namespace CoreScope.Api.Tests.Controllers;
 
 /// <summary>The database the original CoreScope wrote: the server takes it over and backs it up whole.</summary>
-public sealed class FixtureBackupTests
+public sealed class FixtureBackupTests : WorkspaceTests
 {
-    private TestWorkspace _workspace = null!;
-
-    [SetUp]
-    public void SetUp() => _workspace = new TestWorkspace();
-
-    [TearDown]
-    public void TearDown() => _workspace.Dispose();
-
     [Test]
     public async Task Backup_OfOriginalsFixture_OpensUpgradesAndHoldsEveryRow()
     {
-        _workspace.UseSharedFixture();
-        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        Workspace.UseSharedFixture();
+        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
         using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
 
         using var response = await client.GetAsync("/api/backup");
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
-        var path = Path.Combine(_workspace.DownloadDirectory, "fixture-backup.db");
+        var path = Path.Combine(Workspace.DownloadDirectory, "fixture-backup.db");
         await File.WriteAllBytesAsync(path, await response.Content.ReadAsByteArrayAsync());
         TestDatabase.IntegrityCheck(path).Should().Be("ok");
         var counts = TestDatabase.RowCounts(path);

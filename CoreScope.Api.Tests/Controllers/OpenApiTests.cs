@@ -6,20 +6,12 @@ using NUnit.Framework;
 
 namespace CoreScope.Api.Tests.Controllers;
 
-public sealed class OpenApiTests
+public sealed class OpenApiTests : WorkspaceTests
 {
-    private TestWorkspace _workspace = null!;
-
-    [SetUp]
-    public void SetUp() => _workspace = new TestWorkspace();
-
-    [TearDown]
-    public void TearDown() => _workspace.Dispose();
-
     [Test]
     public async Task OpenApi_ListsBackupAsBinaryWithApiKeyRequirement()
     {
-        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
         using var client = factory.CreateClient(key: null);
 
         using var document = JsonDocument.Parse(await client.GetStringAsync("/api/openapi"));
@@ -43,7 +35,7 @@ public sealed class OpenApiTests
     [Test]
     public async Task SwaggerUi_IsServedAtApiDocs()
     {
-        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
         using var client = factory.CreateClient(key: null);
 
         using var response = await client.GetAsync("/api/docs/index.html");

@@ -10,17 +10,15 @@ using NUnit.Framework;
 
 namespace CoreScope.Api.Tests.Controllers;
 
-public sealed class PacketIngestTests
+public sealed class PacketIngestTests : WorkspaceTests
 {
-    private TestWorkspace _workspace = null!;
     private CoreScopeApiFactory _factory = null!;
     private HttpClient _client = null!;
 
     [SetUp]
     public void SetUp()
     {
-        _workspace = new TestWorkspace();
-        _factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        _factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
         _client = _factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
     }
 
@@ -29,7 +27,6 @@ public sealed class PacketIngestTests
     {
         _client.Dispose();
         await _factory.DisposeAsync();
-        _workspace.Dispose();
     }
 
     [Test]
@@ -56,7 +53,7 @@ public sealed class PacketIngestTests
         root.GetProperty("decoded").GetProperty("payload").GetProperty("name").GetString().Should().Be("Kpa Roof Solar");
         var transmissionId = root.GetProperty("id").GetInt64();
 
-        using var db = TestDatabase.Open(_workspace.DatabasePath, readOnly: true);
+        using var db = TestDatabase.Open(Workspace.DatabasePath, readOnly: true);
         var transmission = db.QuerySingle("SELECT * FROM transmissions");
         ((long)transmission.id).Should().Be(transmissionId);
         ((string)transmission.raw_hex).Should().Be(PacketDecoderTests.AdvertHex);
@@ -104,7 +101,7 @@ public sealed class PacketIngestTests
         repeat.GetProperty("observationId").GetInt64().Should().Be(second.GetProperty("observationId").GetInt64(),
             "the same packet from the same observer over the same path is stored once");
 
-        using var db = TestDatabase.Open(_workspace.DatabasePath, readOnly: true);
+        using var db = TestDatabase.Open(Workspace.DatabasePath, readOnly: true);
         db.ExecuteScalar<long>("SELECT COUNT(*) FROM transmissions").Should().Be(1);
         db.ExecuteScalar<long>("SELECT COUNT(*) FROM observations").Should().Be(2);
         db.ExecuteScalar<long>("SELECT advert_count FROM nodes").Should().Be(1, "advert_count grows only with new transmissions");
@@ -120,7 +117,7 @@ public sealed class PacketIngestTests
     {
         await PostAsync(new { hex = "2604302D0D2359FEE7B100000000006733D63367", observer = "OBSERVER-A" });
 
-        using var db = TestDatabase.Open(_workspace.DatabasePath, readOnly: true);
+        using var db = TestDatabase.Open(Workspace.DatabasePath, readOnly: true);
         db.ExecuteScalar<string>("SELECT path_json FROM observations").Should().Be("[\"67\",\"33\",\"D6\",\"33\",\"67\"]");
         db.ExecuteScalar<string>("SELECT hash FROM transmissions").Should().Be("af081a2c41281b1e");
     }
@@ -133,7 +130,7 @@ public sealed class PacketIngestTests
         using var response = await anonymous.PostAsJsonAsync("/api/packets", new { hex = PacketDecoderTests.AdvertHex });
 
         response.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
-        TestDatabase.RowCounts(_workspace.DatabasePath)["transmissions"].Should().Be(0);
+        TestDatabase.RowCounts(Workspace.DatabasePath)["transmissions"].Should().Be(0);
     }
 
     private static readonly object[] MalformedBodies =
@@ -162,14 +159,14 @@ public sealed class PacketIngestTests
     public async Task Ingest_MalformedBody_Returns400WithReasonAndStoresNothing(string body, string reason)
     {
         await PostAsync(new { hex = PacketDecoderTests.AdvertHex, observer = "OBSERVER-A" });
-        var before = TestDatabase.RowCounts(_workspace.DatabasePath);
+        var before = TestDatabase.RowCounts(Workspace.DatabasePath);
 
         using var response = await _client.PostAsync("/api/packets", new StringContent(body, Encoding.UTF8, "application/json"));
 
         response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
         response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
         (await ApiKeyTests.ErrorMemberAsync(response)).Should().ContainEquivalentOf(reason);
-        TestDatabase.RowCounts(_workspace.DatabasePath).Should().BeEquivalentTo(before);
+        TestDatabase.RowCounts(Workspace.DatabasePath).Should().BeEquivalentTo(before);
 
         if (!reason.StartsWith("snr", StringComparison.Ordinal) && !reason.StartsWith("rssi", StringComparison.Ordinal))
         {
@@ -191,7 +188,7 @@ public sealed class PacketIngestTests
         using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         body.RootElement.GetProperty("hash").GetString().Should().Be("db884700fb37821d");
         body.RootElement.GetProperty("decoded").GetProperty("payload").GetProperty("destHash").GetString().Should().Be("8b");
-        TestDatabase.RowCounts(_workspace.DatabasePath)["transmissions"].Should().Be(0);
+        TestDatabase.RowCounts(Workspace.DatabasePath)["transmissions"].Should().Be(0);
     }
 
     private async Task<JsonElement> PostAsync(object body)

@@ -8,18 +8,15 @@ using NUnit.Framework;
 
 namespace CoreScope.Api.Tests.Controllers;
 
-public sealed class PruneTests
+public sealed class PruneTests : WorkspaceTests
 {
     private static readonly int[] TransmissionAgesInDays = [1, 5, 9, 11, 40];
-
-    private TestWorkspace _workspace = null!;
 
     [SetUp]
     public async Task SetUp()
     {
-        _workspace = new TestWorkspace();
-        await TestDatabase.CreateAsync(_workspace.DatabasePath);
-        using var db = TestDatabase.Open(_workspace.DatabasePath);
+        await TestDatabase.CreateAsync(Workspace.DatabasePath);
+        using var db = TestDatabase.Open(Workspace.DatabasePath);
         var now = DateTime.UtcNow;
         db.Execute("INSERT INTO observers (id, last_seen) VALUES ('FRESH', @fresh), ('SILENT', @silent)", new
         {
@@ -37,13 +34,10 @@ public sealed class PruneTests
         }
     }
 
-    [TearDown]
-    public void TearDown() => _workspace.Dispose();
-
     [Test]
     public async Task Prune_WithDays_DeletesExactlyTheOlderRowsAndMarksSilentObservers()
     {
-        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
         using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
 
         using var response = await client.PostAsync("/api/admin/prune?days=10", null);
@@ -55,7 +49,7 @@ public sealed class PruneTests
         body.RootElement.GetProperty("observers_inactive").GetInt64().Should().Be(1);
         body.RootElement.GetProperty("days").GetInt32().Should().Be(10);
 
-        using var db = TestDatabase.Open(_workspace.DatabasePath, readOnly: true);
+        using var db = TestDatabase.Open(Workspace.DatabasePath, readOnly: true);
         db.Query<string>("SELECT hash FROM transmissions ORDER BY hash").Should().Equal("hash0", "hash1", "hash2");
         db.ExecuteScalar<long>("SELECT COUNT(*) FROM observations").Should().Be(6);
         db.ExecuteScalar<long>("SELECT COUNT(*) FROM observations WHERE transmission_id NOT IN (SELECT id FROM transmissions)").Should().Be(0);
@@ -65,14 +59,14 @@ public sealed class PruneTests
     [Test]
     public async Task Prune_WithoutDays_UsesConfiguredRetention()
     {
-        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey,
+        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey,
             new Dictionary<string, string?> { ["CoreScope:Retention:PacketDays"] = "7" });
         using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
 
         using var response = await client.PostAsync("/api/admin/prune", null);
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
-        TestDatabase.RowCounts(_workspace.DatabasePath)["transmissions"].Should().Be(2);
+        TestDatabase.RowCounts(Workspace.DatabasePath)["transmissions"].Should().Be(2);
     }
 
     [TestCase("")]
@@ -82,27 +76,27 @@ public sealed class PruneTests
     [TestCase("?days=1.5")]
     public async Task Prune_WithoutUsableDays_Returns400AndDeletesNothing(string query)
     {
-        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
         using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
-        var before = TestDatabase.RowCounts(_workspace.DatabasePath);
+        var before = TestDatabase.RowCounts(Workspace.DatabasePath);
 
         using var response = await client.PostAsync("/api/admin/prune" + query, null);
 
         response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
         (await ApiKeyTests.ErrorMemberAsync(response)).Should().Be("days parameter required (or set retention.packetDays in config)");
-        TestDatabase.RowCounts(_workspace.DatabasePath).Should().BeEquivalentTo(before);
+        TestDatabase.RowCounts(Workspace.DatabasePath).Should().BeEquivalentTo(before);
     }
 
     [Test]
     public async Task Prune_WithoutApiKey_Returns401()
     {
-        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
         using var client = factory.CreateClient(key: null);
 
         using var response = await client.PostAsync("/api/admin/prune?days=1", null);
 
         response.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
-        TestDatabase.RowCounts(_workspace.DatabasePath)["transmissions"].Should().Be(5);
+        TestDatabase.RowCounts(Workspace.DatabasePath)["transmissions"].Should().Be(5);
     }
 
     private static string Iso(DateTime time) => time.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);

@@ -9,22 +9,14 @@ using NUnit.Framework;
 
 namespace CoreScope.Api.Tests.Controllers;
 
-public sealed class ReadEndpointsTests
+public sealed class ReadEndpointsTests : WorkspaceTests
 {
-    private TestWorkspace _workspace = null!;
-
-    [SetUp]
-    public void SetUp() => _workspace = new TestWorkspace();
-
-    [TearDown]
-    public void TearDown() => _workspace.Dispose();
-
     [Test]
     public async Task Stats_EqualSqlCounts()
     {
-        await TestDatabase.CreateAsync(_workspace.DatabasePath);
-        TestDatabase.Populate(_workspace.DatabasePath, transmissions: 40, observationsEach: 3);
-        using (var db = TestDatabase.Open(_workspace.DatabasePath))
+        await TestDatabase.CreateAsync(Workspace.DatabasePath);
+        TestDatabase.Populate(Workspace.DatabasePath, transmissions: 40, observationsEach: 3);
+        using (var db = TestDatabase.Open(Workspace.DatabasePath))
         {
             db.Execute("UPDATE observations SET timestamp = timestamp - 7200 WHERE id % 2 = 0");
             db.Execute("UPDATE observations SET timestamp = timestamp - 200000 WHERE id % 3 = 0");
@@ -32,14 +24,14 @@ public sealed class ReadEndpointsTests
             db.Execute("UPDATE nodes SET role = 'sensor' WHERE rowid = 4");
         }
 
-        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
         using var client = factory.CreateClient(key: null);
 
         using var stats = JsonDocument.Parse(await client.GetStringAsync("/api/stats"));
 
         var root = stats.RootElement;
         var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        using var check = TestDatabase.Open(_workspace.DatabasePath, readOnly: true);
+        using var check = TestDatabase.Open(Workspace.DatabasePath, readOnly: true);
         root.GetProperty("totalPackets").GetInt64().Should().Be(120);
         root.GetProperty("totalObservations").GetInt64().Should().Be(120);
         root.GetProperty("totalTransmissions").GetInt64().Should().Be(40);
@@ -62,9 +54,9 @@ public sealed class ReadEndpointsTests
     [Test]
     public async Task Packets_ListNewestFirstWithPagingAndCounts_AndDetail404()
     {
-        await TestDatabase.CreateAsync(_workspace.DatabasePath);
-        TestDatabase.Populate(_workspace.DatabasePath, transmissions: 12, observationsEach: 2);
-        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        await TestDatabase.CreateAsync(Workspace.DatabasePath);
+        TestDatabase.Populate(Workspace.DatabasePath, transmissions: 12, observationsEach: 2);
+        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
         using var client = factory.CreateClient(key: null);
 
         using var page = JsonDocument.Parse(await client.GetStringAsync("/api/packets?limit=5&offset=2"));
@@ -88,7 +80,7 @@ public sealed class ReadEndpointsTests
     [Test]
     public async Task Nodes_FilterByRoleAndGetByKey_Observers_List()
     {
-        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
         using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
         (await client.PostAsJsonAsync("/api/packets", new { hex = PacketDecoderTests.AdvertHex, observer = "OBS-1", region = "SJC" }))
             .StatusCode.Should().Be(HttpStatusCode.OK);
@@ -113,9 +105,9 @@ public sealed class ReadEndpointsTests
     [Test]
     public async Task Perf_CountsRequestsPerRouteTemplate_AndResetClearsThem()
     {
-        await TestDatabase.CreateAsync(_workspace.DatabasePath);
-        TestDatabase.Populate(_workspace.DatabasePath, transmissions: 3);
-        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        await TestDatabase.CreateAsync(Workspace.DatabasePath);
+        TestDatabase.Populate(Workspace.DatabasePath, transmissions: 3);
+        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
         using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
         await client.GetAsync("/api/packets/1");
         await client.GetAsync("/api/packets/2");
@@ -148,7 +140,7 @@ public sealed class ReadEndpointsTests
     [Test]
     public async Task Health_IsOk_AndDegraded503WhenTheDatabaseCannotBeRead()
     {
-        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
         using var client = factory.CreateClient(key: null);
 
         using var ok = await client.GetAsync("/api/health");
@@ -162,7 +154,7 @@ public sealed class ReadEndpointsTests
         }
 
         // The file goes missing under the running server (a volume unmounted, a restore half done).
-        File.Move(_workspace.DatabasePath, _workspace.DatabasePath + ".moved");
+        File.Move(Workspace.DatabasePath, Workspace.DatabasePath + ".moved");
 
         using var degraded = await client.GetAsync("/api/health");
         degraded.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
@@ -173,8 +165,8 @@ public sealed class ReadEndpointsTests
     [Test]
     public async Task OriginalsFixture_ServesEveryReadEndpoint()
     {
-        _workspace.UseSharedFixture();
-        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        Workspace.UseSharedFixture();
+        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
         using var client = factory.CreateClient(key: null);
 
         using var stats = JsonDocument.Parse(await client.GetStringAsync("/api/stats"));

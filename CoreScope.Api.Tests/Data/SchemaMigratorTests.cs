@@ -8,16 +8,8 @@ using NUnit.Framework;
 
 namespace CoreScope.Api.Tests.Data;
 
-public sealed class SchemaMigratorTests
+public sealed class SchemaMigratorTests : WorkspaceTests
 {
-    private TestWorkspace _workspace = null!;
-
-    [SetUp]
-    public void SetUp() => _workspace = new TestWorkspace();
-
-    [TearDown]
-    public void TearDown() => _workspace.Dispose();
-
     private static readonly string[] ExpectedObjects =
     [
         "table _migrations", "table dropped_packets", "table inactive_nodes", "table nodes", "table observations",
@@ -31,13 +23,13 @@ public sealed class SchemaMigratorTests
     [Test]
     public async Task FirstStart_CreatesFolderFileAndSchemaInWalMode()
     {
-        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
         using var client = factory.CreateClient(key: null);
         (await client.GetAsync("/api/openapi")).StatusCode.Should().Be(HttpStatusCode.OK);
 
-        File.Exists(_workspace.DatabasePath).Should().BeTrue();
-        TestDatabase.SchemaObjects(_workspace.DatabasePath).Should().Contain(ExpectedObjects);
-        using var connection = TestDatabase.Open(_workspace.DatabasePath, readOnly: true);
+        File.Exists(Workspace.DatabasePath).Should().BeTrue();
+        TestDatabase.SchemaObjects(Workspace.DatabasePath).Should().Contain(ExpectedObjects);
+        using var connection = TestDatabase.Open(Workspace.DatabasePath, readOnly: true);
         connection.ExecuteScalar<string>("PRAGMA journal_mode").Should().Be("wal");
         connection.Query<string>("SELECT name FROM _migrations").Should()
             .BeEquivalentTo(new SchemaMigrator(NullLogger<SchemaMigrator>.Instance).StepNames);
@@ -46,48 +38,48 @@ public sealed class SchemaMigratorTests
     [Test]
     public async Task Apply_Twice_ChangesNothingTheSecondTime()
     {
-        await TestDatabase.CreateAsync(_workspace.DatabasePath);
-        TestDatabase.Populate(_workspace.DatabasePath, transmissions: 10);
-        var objects = TestDatabase.SchemaObjects(_workspace.DatabasePath);
-        var counts = TestDatabase.RowCounts(_workspace.DatabasePath);
+        await TestDatabase.CreateAsync(Workspace.DatabasePath);
+        TestDatabase.Populate(Workspace.DatabasePath, transmissions: 10);
+        var objects = TestDatabase.SchemaObjects(Workspace.DatabasePath);
+        var counts = TestDatabase.RowCounts(Workspace.DatabasePath);
 
-        await TestDatabase.CreateAsync(_workspace.DatabasePath);
+        await TestDatabase.CreateAsync(Workspace.DatabasePath);
 
-        TestDatabase.SchemaObjects(_workspace.DatabasePath).Should().Equal(objects);
-        TestDatabase.RowCounts(_workspace.DatabasePath).Should().BeEquivalentTo(counts);
+        TestDatabase.SchemaObjects(Workspace.DatabasePath).Should().Equal(objects);
+        TestDatabase.RowCounts(Workspace.DatabasePath).Should().BeEquivalentTo(counts);
     }
 
     [Test]
     public async Task Apply_ToOriginalsFixture_AddsWhatIsMissingAndKeepsEveryRow()
     {
-        _workspace.UseSharedFixture();
-        var before = TestDatabase.RowCounts(_workspace.DatabasePath);
+        Workspace.UseSharedFixture();
+        var before = TestDatabase.RowCounts(Workspace.DatabasePath);
         before["transmissions"].Should().Be(499);
 
-        await TestDatabase.CreateAsync(_workspace.DatabasePath);
+        await TestDatabase.CreateAsync(Workspace.DatabasePath);
 
-        var after = TestDatabase.RowCounts(_workspace.DatabasePath);
+        var after = TestDatabase.RowCounts(Workspace.DatabasePath);
         foreach (var (table, count) in before)
         {
             after[table].Should().Be(count, $"{table} keeps every row");
         }
 
         // The fixture holds one pair of duplicate observations (transmission 85): both stay, so the unique index waits.
-        TestDatabase.SchemaObjects(_workspace.DatabasePath).Should()
+        TestDatabase.SchemaObjects(Workspace.DatabasePath).Should()
             .Contain(ExpectedObjects.Where(name => name != "index idx_observations_dedup"))
             .And.NotContain("index idx_observations_dedup");
-        using var connection = TestDatabase.Open(_workspace.DatabasePath, readOnly: true);
+        using var connection = TestDatabase.Open(Workspace.DatabasePath, readOnly: true);
         connection.Query<string>("SELECT name FROM pragma_table_info('observers')").Should().Contain("inactive");
         connection.Query<string>("SELECT name FROM pragma_table_info('observations')").Should().Contain("raw_hex");
         connection.ExecuteScalar<long>("SELECT COUNT(*) FROM packets_v").Should().Be(500);
-        TestDatabase.IntegrityCheck(_workspace.DatabasePath).Should().Be("ok");
+        TestDatabase.IntegrityCheck(Workspace.DatabasePath).Should().Be("ok");
     }
 
     [Test]
     public async Task Apply_WithDuplicateObservations_KeepsThemAndSkipsTheUniqueIndex()
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(_workspace.DatabasePath)!);
-        using (var connection = TestDatabase.Open(_workspace.DatabasePath))
+        Directory.CreateDirectory(Path.GetDirectoryName(Workspace.DatabasePath)!);
+        using (var connection = TestDatabase.Open(Workspace.DatabasePath))
         {
             connection.Execute("""
                 CREATE TABLE transmissions (id INTEGER PRIMARY KEY AUTOINCREMENT, raw_hex TEXT NOT NULL, hash TEXT NOT NULL UNIQUE, first_seen TEXT NOT NULL);
@@ -97,9 +89,9 @@ public sealed class SchemaMigratorTests
                 """);
         }
 
-        await TestDatabase.CreateAsync(_workspace.DatabasePath);
+        await TestDatabase.CreateAsync(Workspace.DatabasePath);
 
-        TestDatabase.RowCounts(_workspace.DatabasePath)["observations"].Should().Be(2);
-        TestDatabase.SchemaObjects(_workspace.DatabasePath).Should().NotContain("index idx_observations_dedup");
+        TestDatabase.RowCounts(Workspace.DatabasePath)["observations"].Should().Be(2);
+        TestDatabase.SchemaObjects(Workspace.DatabasePath).Should().NotContain("index idx_observations_dedup");
     }
 }

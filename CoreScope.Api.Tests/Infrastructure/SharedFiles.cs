@@ -9,20 +9,9 @@ public static class SharedFiles
 
     private static string FindShared()
     {
-        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
-        {
-            if (File.Exists(Path.Combine(folder.FullName, "CoreScope.Analyzer.sln")))
-            {
-                var shared = Path.Combine(folder.Parent!.FullName, "shared");
-                if (Directory.Exists(shared))
-                {
-                    return shared;
-                }
-
-                throw new DirectoryNotFoundException($"Expected the shared folder at {shared}, beside the repository.");
-            }
-        }
-
-        throw new DirectoryNotFoundException("Could not find the repository root (CoreScope.Analyzer.sln) above " + AppContext.BaseDirectory);
+        var shared = Path.Combine(Path.GetDirectoryName(ExternalTools.RepositoryRoot)!, "shared");
+        return Directory.Exists(shared)
+            ? shared
+            : throw new DirectoryNotFoundException($"Expected the shared folder at {shared}, beside the repository.");
     }
 }

@@ -9,9 +9,8 @@ using OpenQA.Selenium.Support.UI;
 namespace CoreScope.Api.Tests.Operators;
 
 /// <summary>The /admin page in Debian's headless Chromium, driven through Debian's ChromeDriver.</summary>
-public sealed class AdminPageBrowserTests
+public sealed class AdminPageBrowserTests : WorkspaceTests
 {
-    private TestWorkspace _workspace = null!;
     private CoreScopeApiFactory _factory = null!;
     private Uri _server = null!;
     private ChromeDriver _browser = null!;
@@ -30,12 +29,11 @@ public sealed class AdminPageBrowserTests
             Assert.Ignore(missing);
         }
 
-        _workspace = new TestWorkspace();
-        await TestDatabase.CreateAsync(_workspace.DatabasePath);
-        TestDatabase.Populate(_workspace.DatabasePath, transmissions: 300);
-        _factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        await TestDatabase.CreateAsync(Workspace.DatabasePath);
+        TestDatabase.Populate(Workspace.DatabasePath, transmissions: 300);
+        _factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
         _server = _factory.StartKestrel();
-        _browser = StartBrowser(_workspace.DownloadDirectory, Path.Combine(_workspace.Root, "chromium-profile"));
+        _browser = StartBrowser(Workspace.DownloadDirectory, Path.Combine(Workspace.Root, "chromium-profile"));
     }
 
     [TearDown]
@@ -48,7 +46,6 @@ public sealed class AdminPageBrowserTests
             await _factory.DisposeAsync();
         }
 
-        _workspace?.Dispose();
     }
 
     [Test]
@@ -75,7 +72,7 @@ public sealed class AdminPageBrowserTests
         var status = WaitForStatus("backup-status", "(401)");
         status.Text.Should().Contain("The API key was not accepted (401)");
         status.GetAttribute("class").Should().Contain("error");
-        Directory.GetFiles(_workspace.DownloadDirectory).Should().BeEmpty();
+        Directory.GetFiles(Workspace.DownloadDirectory).Should().BeEmpty();
     }
 
     [Test]
@@ -92,7 +89,7 @@ public sealed class AdminPageBrowserTests
         confirmation.Accept();
 
         WaitForStatus("prune-status", "Deleted 0 packets and 0 observations; 0 observers marked inactive.");
-        TestDatabase.RowCounts(_workspace.DatabasePath)["transmissions"].Should().Be(300, "nothing in the database is a day old");
+        TestDatabase.RowCounts(Workspace.DatabasePath)["transmissions"].Should().Be(300, "nothing in the database is a day old");
     }
 
     [Test]
@@ -147,7 +144,7 @@ public sealed class AdminPageBrowserTests
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (DateTime.UtcNow < deadline)
         {
-            var finished = Directory.GetFiles(_workspace.DownloadDirectory)
+            var finished = Directory.GetFiles(Workspace.DownloadDirectory)
                 .Where(file => !file.EndsWith(".crdownload", StringComparison.Ordinal) && !file.EndsWith(".tmp", StringComparison.Ordinal))
                 .ToList();
             if (finished.Count == 1)
@@ -158,6 +155,6 @@ public sealed class AdminPageBrowserTests
             Thread.Sleep(100);
         }
 
-        throw new TimeoutException("Chromium saved no file in " + _workspace.DownloadDirectory);
+        throw new TimeoutException("Chromium saved no file in " + Workspace.DownloadDirectory);
     }
 }

@@ -7,42 +7,37 @@ using NUnit.Framework;
 namespace CoreScope.Api.Tests.Operators;
 
 /// <summary>docs/scripts/Backup-CoreScope.ps1 run by real pwsh against a real Kestrel on 127.0.0.1.</summary>
-public sealed class PowerShellBackupScriptTests
+public sealed class PowerShellBackupScriptTests : WorkspaceTests
 {
     private static readonly string Script = Path.Combine(ExternalTools.RepositoryRoot, "docs", "scripts", "Backup-CoreScope.ps1");
 
-    private TestWorkspace _workspace = null!;
     private string _pwsh = null!;
 
     [SetUp]
     public async Task SetUp()
     {
         _pwsh = await ExternalTools.PwshAsync();
-        _workspace = new TestWorkspace();
-        await TestDatabase.CreateAsync(_workspace.DatabasePath);
-        TestDatabase.Populate(_workspace.DatabasePath, transmissions: 500);
+        await TestDatabase.CreateAsync(Workspace.DatabasePath);
+        TestDatabase.Populate(Workspace.DatabasePath, transmissions: 500);
     }
-
-    [TearDown]
-    public void TearDown() => _workspace.Dispose();
 
     private Task<(int ExitCode, string StandardOutput, string StandardError)> RunScriptAsync(
         Uri server, string? apiKey, params string[] arguments) =>
         ExternalTools.RunAsync(
             _pwsh,
-            ["-NoProfile", "-NonInteractive", "-File", Script, "-BaseUrl", server.ToString(), "-OutDir", _workspace.DownloadDirectory, .. arguments],
+            ["-NoProfile", "-NonInteractive", "-File", Script, "-BaseUrl", server.ToString(), "-OutDir", Workspace.DownloadDirectory, .. arguments],
             new Dictionary<string, string?> { ["CORESCOPE_API_KEY"] = apiKey });
 
     [Test]
     public async Task GoodRun_WithVerify_SavesAValidDatabaseUnderTheServersName()
     {
-        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
         var server = factory.StartKestrel();
 
         var (exitCode, output, error) = await RunScriptAsync(server, CoreScopeApiFactory.StrongApiKey, "-Verify");
 
         exitCode.Should().Be(0, error);
-        var saved = Directory.GetFiles(_workspace.DownloadDirectory).Should().ContainSingle().Subject;
+        var saved = Directory.GetFiles(Workspace.DownloadDirectory).Should().ContainSingle().Subject;
         Path.GetFileName(saved).Should().MatchRegex("^corescope-backup-[0-9]+\\.db$");
         output.Trim().Should().Be(saved);
         TestDatabase.IntegrityCheck(saved).Should().Be("ok");
@@ -52,13 +47,13 @@ public sealed class PowerShellBackupScriptTests
     [Test]
     public async Task Compress_SavesAGzipFile()
     {
-        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
         var server = factory.StartKestrel();
 
         var (exitCode, _, error) = await RunScriptAsync(server, CoreScopeApiFactory.StrongApiKey, "-Compress", "-Verify");
 
         exitCode.Should().Be(0, error);
-        var saved = Directory.GetFiles(_workspace.DownloadDirectory).Should().ContainSingle().Subject;
+        var saved = Directory.GetFiles(Workspace.DownloadDirectory).Should().ContainSingle().Subject;
         Path.GetFileName(saved).Should().MatchRegex("^corescope-backup-[0-9]+\\.db\\.gz$");
         (await File.ReadAllBytesAsync(saved))[..2].Should().Equal(0x1F, 0x8B);
     }
@@ -66,7 +61,7 @@ public sealed class PowerShellBackupScriptTests
     [Test]
     public async Task KeepTwo_AfterThreeRuns_LeavesTheNewestTwo()
     {
-        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
         var server = factory.StartKestrel();
         var saved = new List<string>();
 
@@ -77,26 +72,26 @@ public sealed class PowerShellBackupScriptTests
             saved.Add(output.Trim());
         }
 
-        Directory.GetFiles(_workspace.DownloadDirectory).Should().BeEquivalentTo(saved.Skip(1));
+        Directory.GetFiles(Workspace.DownloadDirectory).Should().BeEquivalentTo(saved.Skip(1));
     }
 
     [Test]
     public async Task WrongKey_ExitsNonZeroWithOneLineReason()
     {
-        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey);
+        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
         var server = factory.StartKestrel();
 
         var (exitCode, _, error) = await RunScriptAsync(server, "not-the-key-0123456789");
 
         exitCode.Should().Be(2);
         error.Trim().Should().StartWith("Backup-CoreScope: the API key was not accepted (401)").And.NotContain("\n");
-        Directory.GetFiles(_workspace.DownloadDirectory).Should().BeEmpty("nothing half-written is left");
+        Directory.GetFiles(Workspace.DownloadDirectory).Should().BeEmpty("nothing half-written is left");
     }
 
     [Test]
     public async Task RateLimited_ExitsNonZeroSayingHowLongToWait()
     {
-        await using var factory = new CoreScopeApiFactory(_workspace, CoreScopeApiFactory.StrongApiKey,
+        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey,
             new Dictionary<string, string?> { ["CoreScope:Backup:PermitsPerMinute"] = "1" });
         var server = factory.StartKestrel();
         (await RunScriptAsync(server, CoreScopeApiFactory.StrongApiKey)).ExitCode.Should().Be(0);
@@ -105,13 +100,13 @@ public sealed class PowerShellBackupScriptTests
 
         exitCode.Should().Be(4);
         error.Should().MatchRegex("too many backups \\(429\\): retry in [0-9]+ seconds");
-        Directory.GetFiles(_workspace.DownloadDirectory).Should().ContainSingle();
+        Directory.GetFiles(Workspace.DownloadDirectory).Should().ContainSingle();
     }
 
     [Test]
     public async Task NoKeyConfigured_And_NoServer_ExitNonZeroWithReasons()
     {
-        await using var factory = new CoreScopeApiFactory(_workspace, apiKey: null);
+        await using var factory = new CoreScopeApiFactory(Workspace, apiKey: null);
         var server = factory.StartKestrel();
 
         var refused = await RunScriptAsync(server, CoreScopeApiFactory.StrongApiKey);
