@@ -176,12 +176,13 @@ public sealed class BackupPressureTests : WorkspaceTests
         TestDatabase.RowCounts(path)["transmissions"].Should().Be(5_000);
     }
 
-    [Test]
-    public async Task StalledClient_IsCutOffAtTheDeadline_AndItsSnapshotDeleted()
+    [TestCase("CoreScope:Backup:MaxDownloadSeconds", "2", TestName = "StalledClient_IsCutOffAtTheDeadline_AndItsSnapshotDeleted")]
+    [TestCase("CoreScope:Backup:MinDownloadBytesPerSecond", "50000000", TestName = "StalledClient_IsCutOffUnderTheMinimumRate_AndItsSnapshotDeleted")]
+    public async Task StalledClient_IsCutOff_AndItsSnapshotDeleted(string setting, string value)
     {
         await CreateDatabaseAsync(transmissions: 30_000, payloadBytes: 600);
         await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey,
-            new Dictionary<string, string?> { ["CoreScope:Backup:MaxDownloadSeconds"] = "2" });
+            new Dictionary<string, string?> { [setting] = value });
         var address = factory.StartKestrel();
 
         using var socket = new TcpClient();

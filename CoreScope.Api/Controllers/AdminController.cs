@@ -45,9 +45,14 @@ public sealed class AdminController(
     /// <summary>Downloads a complete, consistent SQLite snapshot of the live database.</summary>
     /// <remarks>
     /// The snapshot is made with VACUUM INTO while writers keep writing, staged in a temp folder of its own and
-    /// deleted as soon as the response ends, whether the download finished or not. At most
-    /// CoreScope:Backup:PermitsPerMinute backups per client per minute, and CoreScope:Backup:MaxConcurrent at once
-    /// (429 with Retry-After beyond either). Not enough free space in the temp folder: 507.
+    /// deleted as soon as the response ends, whether the download finished or not. Limits, all under
+    /// CoreScope:Backup: PermitsPerMinute backups per client (key fingerprint and address) per minute, default 1,
+    /// 0 = off; MaxConcurrent snapshots at once, default 1 (429 with Retry-After beyond either);
+    /// MaxDownloadSeconds, default 1800, and MinDownloadBytesPerSecond, default 240, after which a download is cut;
+    /// FreeSpaceMarginMB, default 64, needed in the temp folder beyond the database's used size (else 507);
+    /// CompressionLevel for gzip, default Fastest; DefaultMethod, default vacuum.
+    /// Headers: X-Backup-Rows-Transmissions, X-Backup-Rows-Observations, X-Backup-Snapshot-Ms, X-Backup-Method, and
+    /// with verify=true Repr-Digest and X-Backup-SHA256.
     /// </remarks>
     /// <param name="compress">"gzip" to receive corescope-backup-&lt;unix&gt;.db.gz, compressed while it streams.</param>
     /// <param name="verify">
