@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Logging;
 
 namespace CoreScope.Api.Tests.Infrastructure;
 
@@ -17,9 +18,13 @@ public sealed class CoreScopeApiFactory(TestWorkspace workspace, string? apiKey,
 
     public Uri? ServerAddress { get; private set; }
 
+    /// <summary>Every line the server logged.</summary>
+    public CapturedLogs Logs { get; } = new();
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
+        builder.ConfigureLogging(logging => logging.AddProvider(Logs));
         builder.UseSetting("CoreScope:Database:Path", Workspace.DatabasePath);
         builder.UseSetting("CoreScope:Backup:TempDirectory", Workspace.BackupTempDirectory);
         builder.UseSetting("CoreScope:ApiKey", apiKey ?? string.Empty);
