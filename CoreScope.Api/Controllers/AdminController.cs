@@ -1,4 +1,3 @@
-using System.Net.Mime;
 using CoreScope.Api.Filters;
 using CoreScope.Api.Infrastructure;
 using CoreScope.Api.Models;
@@ -6,9 +5,9 @@ using CoreScope.Data;
 using CoreScope.Data.Backup;
 using CoreScope.Data.Maintenance;
 using CoreScope.Data.Options;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
-using Microsoft.AspNetCore.Mvc;
 
 namespace CoreScope.Api.Controllers;
 

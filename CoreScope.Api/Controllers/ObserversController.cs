@@ -1,4 +1,3 @@
-using System.Net.Mime;
 using CoreScope.Data.Reads;
 using Microsoft.AspNetCore.Mvc;
 

@@ -1,4 +1,3 @@
-using System.Net.Mime;
 using CoreScope.Api.Filters;
 using CoreScope.Api.Infrastructure;
 using CoreScope.Api.Models;

@@ -1,5 +1,3 @@
-using Microsoft.AspNetCore.Http;
-
 namespace CoreScope.Api.Infrastructure;
 
 /// <summary>What every ProblemDetails body of this server carries besides the standard members.</summary>

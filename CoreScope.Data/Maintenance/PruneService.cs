@@ -1,4 +1,3 @@
-using System.Globalization;
 using CoreScope.Data.Connections;
 using CoreScope.Data.Options;
 using Dapper;

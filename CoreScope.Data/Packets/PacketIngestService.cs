@@ -1,5 +1,4 @@
 using System.Data.SQLite;
-using System.Globalization;
 using System.Text.Json;
 using CoreScope.Data.Connections;
 using Dapper;

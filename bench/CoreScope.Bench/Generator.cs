@@ -1,6 +1,5 @@
 using System.Data.SQLite;
 using System.Diagnostics;
-using System.Globalization;
 using CoreScope.Data.Schema;
 using Dapper;
 using Microsoft.Extensions.Logging.Abstractions;
