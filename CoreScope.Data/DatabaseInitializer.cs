@@ -1,7 +1,9 @@
 using CoreScope.Data.Backup;
 using CoreScope.Data.Connections;
+using CoreScope.Data.Options;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace CoreScope.Data;
 
@@ -11,17 +13,13 @@ namespace CoreScope.Data;
 /// </summary>
 internal sealed class DatabaseInitializer(
     DatabaseWriter writer,
-    BackupService backupService,
+    IOptions<BackupOptions> backupOptions,
     ILogger<DatabaseInitializer> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await writer.InitializeAsync(cancellationToken);
-        var removed = backupService.SweepStaleSnapshots();
-        if (removed > 0)
-        {
-            logger.LogWarning("Removed {Count} snapshot folders left by an earlier run from {Folder}", removed, backupService.TempDirectory);
-        }
+        SnapshotFolders.SweepStale(backupOptions.Value.ResolvedTempDirectory, logger);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

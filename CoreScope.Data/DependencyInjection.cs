@@ -24,6 +24,7 @@ public static class DependencyInjection
         services.AddSingleton<SqliteConnectionFactory>();
         services.AddSingleton<SchemaMigrator>();
         services.AddSingleton<DatabaseWriter>();
+        services.AddSingleton<SnapshotSlots>();
         services.AddSingleton<BackupService>();
         services.AddSingleton<PacketIngestService>();
         services.AddSingleton<PacketReader>();

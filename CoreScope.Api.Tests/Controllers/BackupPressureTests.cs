@@ -244,7 +244,7 @@ public sealed class BackupPressureTests : WorkspaceTests
     [Test]
     public void DiskFullDuringSnapshot_IsInsufficientStorage()
     {
-        var failure = CoreScope.Data.Backup.BackupService.Classify(
+        var failure = CoreScope.Data.Backup.SnapshotFailures.Classify(
             new System.Data.SQLite.SQLiteException(System.Data.SQLite.SQLiteErrorCode.Full, "database or disk is full"),
             Workspace.BackupTempDirectory);
 

@@ -1,6 +1,6 @@
 using System.Net.Mime;
 using CoreScope.Api.Filters;
-using CoreScope.Api.Models;
+using CoreScope.Api.Packets;
 using CoreScope.Data.Packets;
 using CoreScope.Data.Reads;
 using Microsoft.AspNetCore.Mvc;

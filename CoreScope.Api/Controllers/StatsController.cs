@@ -1,6 +1,5 @@
 using CoreScope.Api.Filters;
-using CoreScope.Api.Infrastructure;
-using CoreScope.Api.Models;
+using CoreScope.Api.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 
 namespace CoreScope.Api.Controllers;

@@ -23,7 +23,7 @@ public sealed class ProblemDetailsExceptionHandler(
         if (exception is BackupBusyException busy)
         {
             httpContext.Response.Headers.RetryAfter =
-                ((int)Math.Ceiling(busy.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                RetryAfter.ToSeconds(busy.RetryAfter).ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
         var (status, title, detail) = exception switch

@@ -7,20 +7,18 @@ namespace CoreScope.Data.Backup;
 public sealed record SnapshotRequest(bool Verify = false, bool Gzip = false, Options.SnapshotMethod? Method = null);
 
 /// <summary>
-/// A finished snapshot in a staging folder of its own. Disposing it deletes the folder and frees its place
-/// among the snapshots allowed at once; it is safe to dispose more than once and from more than one place.
+/// A finished snapshot in a staging folder of its own. Disposing it deletes the folder and frees its slot
+/// (<see cref="SnapshotSlots"/>); whoever receives it owns it (for a download, the response).
 /// </summary>
 public sealed class BackupSnapshot : IAsyncDisposable
 {
     private readonly IDisposable _slot;
-    private readonly Action<BackupSnapshot> _onDisposed;
     private int _disposed;
 
-    internal BackupSnapshot(string folderPath, IDisposable slot, Action<BackupSnapshot> onDisposed)
+    internal BackupSnapshot(string folderPath, IDisposable slot)
     {
         FolderPath = folderPath;
         _slot = slot;
-        _onDisposed = onDisposed;
     }
 
     public string FolderPath { get; }
@@ -45,6 +43,9 @@ public sealed class BackupSnapshot : IAsyncDisposable
     /// <summary>True when <see cref="FilePath"/> is already gzip; false when the caller must compress while sending.</summary>
     public bool IsCompressedOnDisk { get; internal set; }
 
+    /// <summary>The gzip level to compress with while sending (<see cref="Options.BackupOptions.CompressionLevel"/>).</summary>
+    public System.IO.Compression.CompressionLevel CompressionLevel { get; internal init; }
+
     /// <summary>Whether what is sent must be gzip (compressed on disk already, or to compress while sending).</summary>
     public bool Gzip { get; internal init; }
 
@@ -62,7 +63,6 @@ public sealed class BackupSnapshot : IAsyncDisposable
         {
             SnapshotFolders.TryDelete(FolderPath);
             _slot.Dispose();
-            _onDisposed(this);
         }
 
         return ValueTask.CompletedTask;

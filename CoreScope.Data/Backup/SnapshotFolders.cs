@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+
 namespace CoreScope.Data.Backup;
 
 /// <summary>Names, creates and removes the staging folders snapshots are made in.</summary>
@@ -38,5 +40,29 @@ internal static class SnapshotFolders
         {
             return false;
         }
+    }
+
+    /// <summary>Removes staging folders a crashed or killed process left behind; returns how many.</summary>
+    public static int SweepStale(string tempDirectory, ILogger logger)
+    {
+        var removed = 0;
+        foreach (var folder in Find(tempDirectory))
+        {
+            if (TryDelete(folder))
+            {
+                removed++;
+            }
+            else
+            {
+                logger.LogWarning("Could not remove the stale snapshot folder {Folder}", folder);
+            }
+        }
+
+        if (removed > 0)
+        {
+            logger.LogWarning("Removed {Count} snapshot folders left by an earlier run from {Folder}", removed, tempDirectory);
+        }
+
+        return removed;
     }
 }

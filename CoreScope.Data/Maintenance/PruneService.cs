@@ -10,6 +10,9 @@ public sealed record PruneResult(long TransmissionsDeleted, long ObservationsDel
 /// <summary>Deletes old packets and marks silent observers inactive, in one transaction on the writer.</summary>
 public sealed class PruneService(DatabaseWriter writer, IOptions<RetentionOptions> options, TimeProvider timeProvider)
 {
+    /// <summary>The original's words when a prune has no age to go by; its clients show them as they are.</summary>
+    public const string DaysRequiredMessage = "days parameter required (or set retention.packetDays in config)";
+
     private const string DeleteObservationsSql = """
         DELETE FROM observations WHERE transmission_id IN (SELECT id FROM transmissions WHERE first_seen < @cutoff);
         """;
@@ -30,7 +33,7 @@ public sealed class PruneService(DatabaseWriter writer, IOptions<RetentionOption
         var packetDays = days ?? options.Value.PacketDays;
         if (packetDays is not > 0)
         {
-            throw new InvalidInputException("days parameter required (or set retention.packetDays in config)");
+            throw new InvalidInputException(DaysRequiredMessage);
         }
 
         var now = timeProvider.GetUtcNow();

@@ -16,7 +16,10 @@ public enum SnapshotMethod
     Pages,
 }
 
-/// <summary>How snapshots for <c>GET /api/backup</c> are made and served (section <c>CoreScope:Backup</c>).</summary>
+/// <summary>
+/// How snapshots are made (section <c>CoreScope:Backup</c>); how they are served is the API's
+/// <c>BackupDownloadOptions</c>, bound to the same section. Defaults and meanings: docs/backup.md.
+/// </summary>
 public sealed class BackupOptions
 {
     public const string SectionName = "CoreScope:Backup";
@@ -30,24 +33,9 @@ public sealed class BackupOptions
     [Range(0, 1_000_000)]
     public long FreeSpaceMarginMB { get; set; } = 64;
 
-    /// <summary>Backups one client (API-key fingerprint and address) may start per minute; 0 turns the limit off.</summary>
-    [Range(0, 10_000)]
-    public int PermitsPerMinute { get; set; } = 1;
-
     /// <summary>Snapshots being made or downloaded at once; a request beyond this is answered 429 at once.</summary>
     [Range(1, 64)]
     public int MaxConcurrent { get; set; } = 1;
-
-    /// <summary>A download still running after this many seconds is aborted and its snapshot deleted.</summary>
-    [Range(1, 7 * 24 * 3600)]
-    public int MaxDownloadSeconds { get; set; } = 1800;
-
-    /// <summary>
-    /// A download slower than this, after a 5-second grace period, is aborted (Kestrel's minimum response data
-    /// rate); 0 turns the check off.
-    /// </summary>
-    [Range(0, 1_000_000_000)]
-    public int MinDownloadBytesPerSecond { get; set; } = 240;
 
     /// <summary>The gzip level of <c>compress=gzip</c>; the fastest keeps a backup close to disk speed.</summary>
     [EnumDataType(typeof(CompressionLevel))]

@@ -1,11 +1,11 @@
 using System.Data.SQLite;
 using CoreScope.Data.Backup;
-using CoreScope.Data.Connections;
 using CoreScope.Data.Options;
 using Dapper;
-using Microsoft.Extensions.Hosting.Internal;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
+using CoreScope.Data;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace CoreScope.Bench;
 
@@ -69,7 +69,8 @@ public static class BackupBench
             return await OutputSizeThenDelete();
         }, "System.Data.SQLite BackupDatabase(-1)"));
 
-        var service = CreateBackupService(database, work);
+        using var dataHost = CreateDataHost(database, work);
+        var service = dataHost.Services.GetRequiredService<BackupService>();
         foreach (var method in new[] { SnapshotMethod.Vacuum, SnapshotMethod.Pages })
         {
             timings.Add(await Measure.RunsAsync($"BackupService, {method.ToString().ToLowerInvariant()} (in-process)", runs, async _ =>
@@ -112,14 +113,18 @@ public static class BackupBench
         return file.Length;
     }
 
-    private static BackupService CreateBackupService(string database, string work)
+    // The server's own registrations (AddCoreScopeData), pointed at the bench database; the host is built, not
+    // started, so the bench times the snapshot alone.
+    private static IHost CreateDataHost(string database, string work)
     {
-        var databaseOptions = Options.Create(new DatabaseOptions { Path = database });
-        var location = new DatabaseLocation(databaseOptions, new HostingEnvironment { ContentRootPath = Directory.GetCurrentDirectory() });
-        return new BackupService(
-            new SqliteConnectionFactory(location, databaseOptions),
-            Options.Create(new BackupOptions { TempDirectory = Path.Combine(work, "service-tmp"), FreeSpaceMarginMB = 0 }),
-            TimeProvider.System,
-            NullLogger<BackupService>.Instance);
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = work });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["CoreScope:Database:Path"] = database,
+            ["CoreScope:Backup:TempDirectory"] = Path.Combine(work, "service-tmp"),
+            ["CoreScope:Backup:FreeSpaceMarginMB"] = "0",
+        });
+        builder.Services.AddCoreScopeData();
+        return builder.Build();
     }
 }

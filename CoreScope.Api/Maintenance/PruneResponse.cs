@@ -1,13 +1,6 @@
 using System.Text.Json.Serialization;
-using CoreScope.Data.Packets;
 
-namespace CoreScope.Api.Models;
-
-public sealed record IngestResponse(long Id, long ObservationId, string Hash, bool IsNew, DecodedPacket Decoded);
-
-public sealed record DecodeResponse(DecodedPacket Decoded, string Hash);
-
-public sealed record OkResponse(bool Ok);
+namespace CoreScope.Api.Maintenance;
 
 /// <summary>The prune result under the original's snake_case names, which its clients read.</summary>
 public sealed record PruneResponse(

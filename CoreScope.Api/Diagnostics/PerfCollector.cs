@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 
-namespace CoreScope.Api.Infrastructure;
+namespace CoreScope.Api.Diagnostics;
 
 public sealed record EndpointPerf(long Count, double AvgMs, double P50Ms, double P95Ms, double MaxMs);
 

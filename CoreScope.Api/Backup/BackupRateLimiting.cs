@@ -4,42 +4,40 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Threading.RateLimiting;
 using CoreScope.Api.Filters;
-using CoreScope.Data.Options;
+using CoreScope.Api.Options;
+using CoreScope.Data.Backup;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
 
-namespace CoreScope.Api.Infrastructure;
+namespace CoreScope.Api.Backup;
 
 /// <summary>
 /// The backup's rate limit, on ASP.NET Core's rate limiter: a token bucket per client, where a client is the
-/// fingerprint of the key it presents plus its address, refilled with <see cref="BackupOptions.PermitsPerMinute"/>
+/// fingerprint of the key it presents plus its address, refilled with <see cref="BackupDownloadOptions.PermitsPerMinute"/>
 /// tokens a minute.
 /// </summary>
-public static class BackupRateLimiting
+public sealed class BackupRateLimiterPolicy(IOptions<BackupDownloadOptions> options) : IRateLimiterPolicy<string>
 {
     public const string PolicyName = "backup";
 
-    public static void Configure(RateLimiterOptions options)
-    {
-        options.AddPolicy(PolicyName, Partition);
-        options.OnRejected = OnRejectedAsync;
-    }
+    private readonly int _permitsPerMinute = options.Value.PermitsPerMinute;
 
-    private static RateLimitPartition<string> Partition(HttpContext context)
+    public Func<OnRejectedContext, CancellationToken, ValueTask>? OnRejected => OnRejectedAsync;
+
+    public RateLimitPartition<string> GetPartition(HttpContext httpContext)
     {
-        var permitsPerMinute = context.RequestServices.GetRequiredService<IOptions<BackupOptions>>().Value.PermitsPerMinute;
-        if (permitsPerMinute == 0)
+        if (_permitsPerMinute == 0)
         {
             return RateLimitPartition.GetNoLimiter("unlimited");
         }
 
-        var client = KeyFingerprint(context.Request.Headers[ApiKeyAuthorizationFilter.HeaderName].ToString())
-            + "@" + (context.Connection.RemoteIpAddress ?? IPAddress.None);
+        var client = KeyFingerprint(httpContext.Request.Headers[ApiKeyAuthorizationFilter.HeaderName].ToString())
+            + "@" + (httpContext.Connection.RemoteIpAddress ?? IPAddress.None);
         return RateLimitPartition.GetTokenBucketLimiter(client, _ => new TokenBucketRateLimiterOptions
         {
-            TokenLimit = permitsPerMinute,
-            TokensPerPeriod = permitsPerMinute,
+            TokenLimit = _permitsPerMinute,
+            TokensPerPeriod = _permitsPerMinute,
             ReplenishmentPeriod = TimeSpan.FromMinutes(1),
             QueueLimit = 0,
             AutoReplenishment = true,
@@ -50,12 +48,11 @@ public static class BackupRateLimiting
     private static string KeyFingerprint(string key) =>
         key.Length == 0 ? "no-key" : Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..12];
 
-    private static async ValueTask OnRejectedAsync(OnRejectedContext context, CancellationToken cancellationToken)
+    private async ValueTask OnRejectedAsync(OnRejectedContext context, CancellationToken cancellationToken)
     {
         var httpContext = context.HttpContext;
         var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromMinutes(1);
-        var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
-        var permitsPerMinute = httpContext.RequestServices.GetRequiredService<IOptions<BackupOptions>>().Value.PermitsPerMinute;
+        var seconds = RetryAfter.ToSeconds(retryAfter);
 
         httpContext.Response.StatusCode = StatusCodes.Status429TooManyRequests;
         httpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
@@ -66,7 +63,7 @@ public static class BackupRateLimiting
             {
                 Status = StatusCodes.Status429TooManyRequests,
                 Title = "Too many backup requests",
-                Detail = $"At most {permitsPerMinute} backup(s) per minute per client (CoreScope:Backup:PermitsPerMinute). " +
+                Detail = $"At most {_permitsPerMinute} backup(s) per minute per client (CoreScope:Backup:PermitsPerMinute). " +
                     $"Try again in {seconds} seconds.",
             },
         });

@@ -1,13 +1,13 @@
 using Microsoft.AspNetCore.Rewrite;
 using Microsoft.AspNetCore.StaticFiles;
 
-namespace CoreScope.Api.Infrastructure;
+namespace CoreScope.Api.AdminPage;
 
 /// <summary>
 /// Serves the operator's page at <c>/admin</c> from wwwroot/admin, under a Content-Security-Policy that lets it
 /// load only its own script and style, so nothing from another origin can run beside the API key.
 /// </summary>
-public static class AdminPage
+public static class AdminPageExtensions
 {
     public const string ContentSecurityPolicy =
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +

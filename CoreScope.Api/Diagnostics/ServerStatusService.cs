@@ -1,23 +1,7 @@
 using System.Diagnostics;
 using CoreScope.Data.Reads;
 
-namespace CoreScope.Api.Infrastructure;
-
-public sealed record StatsResponse(
-    long TotalPackets, long TotalTransmissions, long TotalObservations, long TotalNodes, long TotalNodesAllTime,
-    long TotalObservers, long PacketsLastHour, long PacketsLast24h, string Engine, string Version, string Commit,
-    RoleCounts Counts);
-
-public sealed record MemoryUsage(double Rss, double HeapUsed, double HeapTotal);
-
-public sealed record HealthPerf(long TotalRequests, double AvgMs, long SlowQueries, IReadOnlyList<SlowRequest> RecentSlow);
-
-public sealed record HealthResponse(
-    string Status, string Engine, string Version, double Uptime, string UptimeHuman, MemoryUsage Memory, HealthPerf Perf, string? Error);
-
-public sealed record PerfResponse(
-    double Uptime, long TotalRequests, double AvgMs, IReadOnlyDictionary<string, EndpointPerf> Endpoints,
-    IReadOnlyList<SlowRequest> SlowQueries, DatabaseSizes Sqlite);
+namespace CoreScope.Api.Diagnostics;
 
 /// <summary>Puts together what <c>/api/stats</c>, <c>/api/health</c> and <c>/api/perf</c> report.</summary>
 public sealed class ServerStatusService(StatsReader statsReader, PerfCollector perfCollector, ServerInfo serverInfo, ILogger<ServerStatusService> logger)

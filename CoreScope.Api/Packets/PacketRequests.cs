@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace CoreScope.Api.Models;
+namespace CoreScope.Api.Packets;
 
 /// <summary>One observer's report of a packet, as CoreScope ingestors send it.</summary>
 public sealed class IngestPacketRequest

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Reflection;
 
-namespace CoreScope.Api.Infrastructure;
+namespace CoreScope.Api.Diagnostics;
 
 /// <summary>What this build is and how long it has run, for <c>/api/stats</c> and <c>/api/health</c>.</summary>
 public sealed class ServerInfo

@@ -1,36 +1,28 @@
 using System.Diagnostics;
 
-namespace CoreScope.Api.Infrastructure;
-
-/// <summary>What the backup action tells the audit line about its snapshot.</summary>
-public sealed class BackupAuditRecord
-{
-    public long? SnapshotMs { get; set; }
-
-    public long? SnapshotBytes { get; set; }
-}
+namespace CoreScope.Api.Backup;
 
 /// <summary>
 /// Writes one audit line per backup request, whatever became of it (refused, failed, aborted, sent): the
 /// client's address, the outcome, the bytes that reached the socket, the snapshot time and the total time.
-/// The API key is never part of it.
+/// The API key is never part of it. What it says of the snapshot it reads from the response itself (its
+/// <c>Content-Length</c> and <see cref="BackupDownloadResult.SnapshotMsHeader"/>), so the action tells it nothing.
 /// </summary>
 public sealed class BackupAuditMiddleware(RequestDelegate next, ILogger<BackupAuditMiddleware> logger)
 {
     public async Task InvokeAsync(HttpContext context)
     {
         var stopwatch = Stopwatch.StartNew();
-        var record = new BackupAuditRecord();
-        context.Features.Set(record);
         var countingBody = new CountingStream(context.Response.Body);
         context.Response.Body = countingBody;
 
         context.Response.OnCompleted(() =>
         {
-            var status = context.Response.StatusCode;
+            var response = context.Response;
+            var status = response.StatusCode;
             var aborted = context.RequestAborted.IsCancellationRequested
-                || (record.SnapshotBytes is { } expected && status == StatusCodes.Status200OK && countingBody.BytesWritten < expected
-                    && context.Response.ContentLength == expected);
+                || (status == StatusCodes.Status200OK && response.ContentLength is { } expected && countingBody.BytesWritten < expected);
+            var snapshotMs = response.Headers[BackupDownloadResult.SnapshotMsHeader].ToString();
             var outcome = status switch
             {
                 StatusCodes.Status200OK when aborted => "aborted",
@@ -45,7 +37,7 @@ public sealed class BackupAuditMiddleware(RequestDelegate next, ILogger<BackupAu
                 outcome,
                 status,
                 countingBody.BytesWritten,
-                record.SnapshotMs?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-",
+                snapshotMs.Length > 0 ? snapshotMs : "-",
                 stopwatch.ElapsedMilliseconds);
             return Task.CompletedTask;
         });

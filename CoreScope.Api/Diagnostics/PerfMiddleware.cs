@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace CoreScope.Api.Infrastructure;
+namespace CoreScope.Api.Diagnostics;
 
 /// <summary>Times every request and files it under its route template (<c>/api/packets/{id}</c>, not the id).</summary>
 public sealed partial class PerfMiddleware(RequestDelegate next, PerfCollector collector)

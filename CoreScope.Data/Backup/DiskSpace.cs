@@ -1,0 +1,42 @@
+using System.Globalization;
+
+namespace CoreScope.Data.Backup;
+
+/// <summary>The free-space guard: a snapshot starts only when its folder's disk can hold it plus a margin.</summary>
+internal static class DiskSpace
+{
+    public const long Megabyte = 1024 * 1024;
+
+    /// <summary>Throws <see cref="BackupFailedException"/> (insufficient storage) when <paramref name="folder"/> lacks room.</summary>
+    public static void EnsureFree(string folder, long snapshotBytes, long usedBytes, long marginMegabytes)
+    {
+        var needed = snapshotBytes + marginMegabytes * Megabyte;
+        var free = FreeBytes(folder);
+        if (free < needed)
+        {
+            throw new BackupFailedException(
+                BackupFailure.InsufficientStorage,
+                $"Not enough free space in the backup temp folder: the snapshot needs {ToMegabytes(needed)} MB " +
+                $"({ToMegabytes(usedBytes)} MB of data{(snapshotBytes > usedBytes ? ", twice over to compress it ahead" : "")} plus a " +
+                $"{marginMegabytes} MB margin) and {ToMegabytes(free)} MB is free. Free some space or point " +
+                "CoreScope:Backup:TempDirectory at a larger disk.");
+        }
+    }
+
+    public static long FreeBytes(string folder) => new DriveInfo(Path.GetFullPath(folder)).AvailableFreeSpace;
+
+    /// <summary>The free space of the disk under <paramref name="folder"/>, or <see cref="long.MaxValue"/> when it cannot be read.</summary>
+    public static long FreeBytesOrMax(string folder)
+    {
+        try
+        {
+            return FreeBytes(Path.GetDirectoryName(folder) ?? folder);
+        }
+        catch (IOException)
+        {
+            return long.MaxValue;
+        }
+    }
+
+    private static string ToMegabytes(long bytes) => (bytes / (double)Megabyte).ToString("0.0", CultureInfo.InvariantCulture);
+}

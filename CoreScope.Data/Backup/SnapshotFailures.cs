@@ -1,0 +1,40 @@
+using System.Data.SQLite;
+
+namespace CoreScope.Data.Backup;
+
+/// <summary>Tells why a snapshot failed, from what SQLite or the file system threw, in words an operator can act on.</summary>
+internal static class SnapshotFailures
+{
+    public static BackupFailedException Classify(Exception exception, string folder)
+    {
+        if (exception is SQLiteException sqlite)
+        {
+            switch (sqlite.ResultCode)
+            {
+                case SQLiteErrorCode.Full:
+                    return new BackupFailedException(
+                        BackupFailure.InsufficientStorage,
+                        "The backup temp folder's disk filled up while the snapshot was written; the partial file was removed. " +
+                        "Free some space or point CoreScope:Backup:TempDirectory at a larger disk.",
+                        exception);
+                case SQLiteErrorCode.Corrupt or SQLiteErrorCode.NotADb:
+                    return new BackupFailedException(
+                        BackupFailure.DatabaseUnreadable,
+                        "The live database could not be read: SQLite reports it damaged (" + sqlite.ResultCode + "). " +
+                        "No backup was made. Run PRAGMA integrity_check on it and restore from an earlier backup.",
+                        exception);
+            }
+        }
+
+        if (exception is IOException && DiskSpace.FreeBytesOrMax(folder) < DiskSpace.Megabyte)
+        {
+            return new BackupFailedException(
+                BackupFailure.InsufficientStorage,
+                "The backup temp folder's disk is full; the partial file was removed. " +
+                "Free some space or point CoreScope:Backup:TempDirectory at a larger disk.",
+                exception);
+        }
+
+        return new BackupFailedException(BackupFailure.Failed, "The snapshot failed: " + exception.Message, exception);
+    }
+}
