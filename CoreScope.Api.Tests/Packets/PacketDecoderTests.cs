@@ -4,7 +4,7 @@ using NUnit.Framework;
 
 namespace CoreScope.Api.Tests.Packets;
 
-/// <summary>The worked examples of shared/meshcore/PACKETS.md, decoded on bytes alone.</summary>
+/// <summary>The worked examples of docs/meshcore/PACKETS.md, decoded on bytes alone.</summary>
 public sealed class PacketDecoderTests
 {
     public const string AdvertHex =

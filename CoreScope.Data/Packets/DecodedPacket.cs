@@ -7,7 +7,7 @@ namespace CoreScope.Data.Packets;
 /// <param name="TransportCodes">The two transport codes of TRANSPORT_* routes; null on other routes.</param>
 /// <param name="Path">The header path: hash size, hop count and hops.</param>
 /// <param name="Payload">The payload's fields.</param>
-/// <param name="Hash">The content hash that groups observations of one transmission (see PACKETS.md).</param>
+/// <param name="Hash">The content hash that groups observations of one transmission (see docs/meshcore/PACKETS.md).</param>
 /// <param name="RawHex">The whole packet as uppercase hex, as <c>raw_hex</c> stores it.</param>
 public sealed record DecodedPacket(
     PacketHeader Header,

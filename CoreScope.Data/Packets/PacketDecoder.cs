@@ -6,7 +6,7 @@ using System.Text;
 namespace CoreScope.Data.Packets;
 
 /// <summary>
-/// Decodes MeshCore packets from hex and computes their content hash, as <c>shared/meshcore/PACKETS.md</c>
+/// Decodes MeshCore packets from hex and computes their content hash, as <c>docs/meshcore/PACKETS.md</c>
 /// describes. Pure code on bytes: no I/O, used by the writer and by <c>POST /api/decode</c>.
 /// </summary>
 public static class PacketDecoder
