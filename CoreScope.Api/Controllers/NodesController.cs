@@ -1,3 +1,4 @@
+using CoreScope.Api.Infrastructure;
 using CoreScope.Data.Reads;
 using Microsoft.AspNetCore.Mvc;
 
@@ -20,7 +21,5 @@ public sealed class NodesController(NodeReader nodeReader) : ControllerBase
     [ProducesResponseType(typeof(Node), StatusCodes.Status200OK)]
     [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status404NotFound)]
     public async Task<ActionResult<Node>> Get(string pubkey, CancellationToken cancellationToken) =>
-        await nodeReader.GetAsync(pubkey, cancellationToken) is { } node
-            ? node
-            : Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"No node with public key {pubkey}.");
+        this.OrNotFound(await nodeReader.GetAsync(pubkey, cancellationToken), $"No node with public key {pubkey}.");
 }

@@ -1,5 +1,6 @@
 using System.Net.Mime;
 using CoreScope.Api.Filters;
+using CoreScope.Api.Infrastructure;
 using CoreScope.Api.Packets;
 using CoreScope.Data.Packets;
 using CoreScope.Data.Reads;
@@ -54,7 +55,5 @@ public sealed class PacketsController(PacketIngestService ingestService, PacketR
     [ProducesResponseType(typeof(PacketDetail), StatusCodes.Status200OK)]
     [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status404NotFound)]
     public async Task<ActionResult<PacketDetail>> Get(long id, CancellationToken cancellationToken) =>
-        await packetReader.GetAsync(id, cancellationToken) is { } packet
-            ? packet
-            : Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"No packet with id {id}.");
+        this.OrNotFound(await packetReader.GetAsync(id, cancellationToken), $"No packet with id {id}.");
 }
