@@ -11,7 +11,7 @@ public sealed class FixtureBackupTests : WorkspaceTests
     [Test]
     public async Task Backup_OfOriginalsFixture_OpensUpgradesAndHoldsEveryRow()
     {
-        Workspace.UseSharedFixture();
+        Workspace.UseOriginalsFixture();
         await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
         using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
 

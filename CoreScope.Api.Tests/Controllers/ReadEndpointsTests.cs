@@ -165,7 +165,7 @@ public sealed class ReadEndpointsTests : WorkspaceTests
     [Test]
     public async Task OriginalsFixture_ServesEveryReadEndpoint()
     {
-        Workspace.UseSharedFixture();
+        Workspace.UseOriginalsFixture();
         await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
         using var client = factory.CreateClient(key: null);
 

@@ -52,7 +52,7 @@ public sealed class SchemaMigratorTests : WorkspaceTests
     [Test]
     public async Task Apply_ToOriginalsFixture_AddsWhatIsMissingAndKeepsEveryRow()
     {
-        Workspace.UseSharedFixture();
+        Workspace.UseOriginalsFixture();
         var before = TestDatabase.RowCounts(Workspace.DatabasePath);
         before["transmissions"].Should().Be(499);
 

@@ -3,6 +3,9 @@ namespace CoreScope.Api.Tests.Infrastructure;
 /// <summary>A temp folder of one test's own: its database, its backup temp folder, its downloads.</summary>
 public sealed class TestWorkspace : IDisposable
 {
+    /// <summary>The database the original CoreScope wrote, copied to the test output from <c>Fixtures/</c>.</summary>
+    private static readonly string OriginalsFixture = Path.Combine(AppContext.BaseDirectory, "Fixtures", "corescope-e2e-fixture.db");
+
     public TestWorkspace()
     {
         Root = Path.Combine(Path.GetTempPath(), "corescope-tests", Guid.NewGuid().ToString("N"));
@@ -22,11 +25,11 @@ public sealed class TestWorkspace : IDisposable
     /// <summary>The snapshot folders and files now in the backup temp folder.</summary>
     public string[] BackupTempEntries() => Directory.GetFileSystemEntries(BackupTempDirectory);
 
-    /// <summary>Copies the shared fixture written by the original CoreScope into this workspace's database path.</summary>
-    public void UseSharedFixture()
+    /// <summary>Copies the original CoreScope's database into this workspace's database path, so a test may change it.</summary>
+    public void UseOriginalsFixture()
     {
         Directory.CreateDirectory(Path.GetDirectoryName(DatabasePath)!);
-        File.Copy(SharedFiles.FixtureDatabase, DatabasePath);
+        File.Copy(OriginalsFixture, DatabasePath);
     }
 
     public void Dispose()
