@@ -1,13 +1,9 @@
-using System.Net;
-using CoreScope.Api.Tests.Infrastructure;
 using CoreScope.Data.Schema;
-using Dapper;
-using FluentAssertions;
 using Microsoft.Extensions.Logging.Abstractions;
-using NUnit.Framework;
 
 namespace CoreScope.Api.Tests.Data;
 
+/// <summary>The schema steps: a new database on first start, the same steps again, and the original's database upgraded in place.</summary>
 public sealed class SchemaMigratorTests : WorkspaceTests
 {
     private static readonly string[] ExpectedObjects =
@@ -23,8 +19,7 @@ public sealed class SchemaMigratorTests : WorkspaceTests
     [Test]
     public async Task FirstStart_CreatesFolderFileAndSchemaInWalMode()
     {
-        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
-        using var client = factory.CreateClient(key: null);
+        using var client = CreateServer().CreateClient(key: null);
         (await client.GetAsync("/api/openapi")).StatusCode.Should().Be(HttpStatusCode.OK);
 
         File.Exists(Workspace.DatabasePath).Should().BeTrue();
@@ -38,8 +33,7 @@ public sealed class SchemaMigratorTests : WorkspaceTests
     [Test]
     public async Task Apply_Twice_ChangesNothingTheSecondTime()
     {
-        await TestDatabase.CreateAsync(Workspace.DatabasePath);
-        TestDatabase.Populate(Workspace.DatabasePath, transmissions: 10);
+        await CreateDatabaseAsync(transmissions: 10);
         var objects = TestDatabase.SchemaObjects(Workspace.DatabasePath);
         var counts = TestDatabase.RowCounts(Workspace.DatabasePath);
 

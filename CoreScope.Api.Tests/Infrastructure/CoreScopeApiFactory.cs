@@ -1,4 +1,3 @@
-using System.Net;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Logging;
@@ -46,6 +45,9 @@ public sealed class CoreScopeApiFactory(TestWorkspace workspace, string? apiKey,
         ServerAddress = client.BaseAddress ?? throw new InvalidOperationException("Kestrel reported no address.");
         return ServerAddress;
     }
+
+    /// <summary>A client that sends the configured key, as the operator's scripts do.</summary>
+    public HttpClient CreateOperatorClient() => CreateClient(apiKey);
 
     /// <summary>A client that sends <paramref name="key"/> in X-API-Key on every request.</summary>
     public HttpClient CreateClient(string? key)

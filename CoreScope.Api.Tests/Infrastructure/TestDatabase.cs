@@ -1,7 +1,7 @@
 using System.Data.SQLite;
+using System.Globalization;
 using System.Security.Cryptography;
 using CoreScope.Data.Schema;
-using Dapper;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace CoreScope.Api.Tests.Infrastructure;
@@ -70,7 +70,7 @@ public static class TestDatabase
             VALUES (@raw, @hash, @firstSeen, 1, 2, 0, '{}');
             SELECT last_insert_rowid();
             """,
-            new { raw, hash = Convert.ToHexString(RandomNumberGenerator.GetBytes(8)).ToLowerInvariant(), firstSeen = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture) },
+            new { raw, hash = Convert.ToHexString(RandomNumberGenerator.GetBytes(8)).ToLowerInvariant(), firstSeen = Iso(DateTime.UtcNow) },
             transaction);
         for (var observer = 0; observer < observations; observer++)
         {
@@ -82,6 +82,9 @@ public static class TestDatabase
 
         return id;
     }
+
+    /// <summary>A time as CoreScope stores <c>first_seen</c> and <c>last_seen</c>: UTC, milliseconds, a Z.</summary>
+    public static string Iso(DateTime utc) => utc.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 
     /// <summary>Every table, index and view by type and name, without SQLite's own.</summary>
     public static List<string> SchemaObjects(string path)

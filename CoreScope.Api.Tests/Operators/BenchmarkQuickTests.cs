@@ -1,8 +1,3 @@
-using System.Text.Json;
-using CoreScope.Api.Tests.Infrastructure;
-using FluentAssertions;
-using NUnit.Framework;
-
 namespace CoreScope.Api.Tests.Operators;
 
 /// <summary>
@@ -10,7 +5,7 @@ namespace CoreScope.Api.Tests.Operators;
 /// It checks that each measurement ran and produced sane numbers, not the speed targets: those live in the
 /// benchmark's own tables.
 /// </summary>
-public sealed class BenchmarkQuickTests
+public sealed class BenchmarkQuickTests : WorkspaceTests
 {
     [Test]
     public async Task Quick_RunsEveryBenchmarkAndWritesItsResults()
@@ -18,8 +13,7 @@ public sealed class BenchmarkQuickTests
         var configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
         var bench = Path.Combine(ExternalTools.RepositoryRoot, "bench", "CoreScope.Bench", "bin", configuration, "net10.0", "CoreScope.Bench.dll");
         File.Exists(bench).Should().BeTrue($"the test project builds the benchmark first ({bench})");
-        using var workspace = new TestWorkspace();
-        var results = Path.Combine(workspace.Root, "results");
+        var results = Path.Combine(Workspace.Root, "results");
 
         var (exitCode, output, error) = await ExternalTools.RunAsync("dotnet", [bench, "quick", "--results", results], timeoutMs: 240_000);
 

@@ -1,9 +1,5 @@
 using System.Net.Http.Json;
 using System.Text.RegularExpressions;
-using CoreScope.Api.Tests.Infrastructure;
-using CoreScope.Api.Tests.Packets;
-using FluentAssertions;
-using NUnit.Framework;
 
 namespace CoreScope.Api.Tests.Operators;
 
@@ -12,7 +8,7 @@ namespace CoreScope.Api.Tests.Operators;
 /// <c>&lt;!-- run: server --&gt;</c> while it runs, <c>stopped</c> after it stopped, <c>restarted</c> after a new
 /// start on the same file. A guide whose commands stopped working fails here.
 /// </summary>
-public sealed partial class OperatorGuideCommandsTests
+public sealed partial class OperatorGuideCommandsTests : WorkspaceTests
 {
     private static readonly string Guide = Path.Combine(ExternalTools.RepositoryRoot, "docs", "operators.md");
 
@@ -32,19 +28,18 @@ public sealed partial class OperatorGuideCommandsTests
             .ToList();
         blocks.Select(block => block.Phase).Distinct().Should().Equal("server", "stopped", "restarted");
 
-        using var workspace = new TestWorkspace();
-        await TestDatabase.CreateAsync(workspace.DatabasePath);
-        TestDatabase.Populate(workspace.DatabasePath, transmissions: 200);
+        await CreateDatabaseAsync(transmissions: 200);
         var pwsh = await ExternalTools.PwshAsync();
         var environment = new Dictionary<string, string?>
         {
             ["CORESCOPE_API_KEY"] = CoreScopeApiFactory.StrongApiKey,
-            ["CORESCOPE_DB"] = workspace.DatabasePath,
-            ["BACKUP_DIR"] = workspace.DownloadDirectory,
+            ["CORESCOPE_DB"] = Workspace.DatabasePath,
+            ["BACKUP_DIR"] = Workspace.DownloadDirectory,
             ["PATH"] = Path.GetDirectoryName(pwsh) + ":" + Environment.GetEnvironmentVariable("PATH"),
         };
 
-        await using (var factory = new CoreScopeApiFactory(workspace, CoreScopeApiFactory.StrongApiKey))
+        // Servers of their own scope, not CreateServer's: the "stopped" blocks run between the first and the second.
+        await using (var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey))
         {
             environment["CORESCOPE_URL"] = factory.StartKestrel().ToString().TrimEnd('/');
             foreach (var block in blocks.Where(block => block.Phase == "server"))
@@ -53,19 +48,19 @@ public sealed partial class OperatorGuideCommandsTests
             }
 
             // A packet stored after the backups: the restore must take the database back to before it.
-            using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
-            (await client.PostAsJsonAsync("/api/packets", new { hex = PacketDecoderTests.AdvertHex })).EnsureSuccessStatusCode();
-            TestDatabase.RowCounts(workspace.DatabasePath)["transmissions"].Should().Be(201);
+            using var client = factory.CreateOperatorClient();
+            (await client.PostAsJsonAsync("/api/packets", new { hex = SamplePackets.Advert })).EnsureSuccessStatusCode();
+            TestDatabase.RowCounts(Workspace.DatabasePath)["transmissions"].Should().Be(201);
         }
 
-        Directory.GetFiles(Path.Combine(workspace.DownloadDirectory, "ps")).Should().ContainSingle(file => file.EndsWith(".db", StringComparison.Ordinal));
+        Directory.GetFiles(Path.Combine(Workspace.DownloadDirectory, "ps")).Should().ContainSingle(file => file.EndsWith(".db", StringComparison.Ordinal));
 
         foreach (var block in blocks.Where(block => block.Phase == "stopped"))
         {
             (await RunBlockAsync(block.Script, environment)).Should().Contain("ok");
         }
 
-        await using (var factory = new CoreScopeApiFactory(workspace, CoreScopeApiFactory.StrongApiKey))
+        await using (var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey))
         {
             environment["CORESCOPE_URL"] = factory.StartKestrel().ToString().TrimEnd('/');
             var output = string.Concat(await Task.WhenAll(blocks.Where(block => block.Phase == "restarted").Select(block => RunBlockAsync(block.Script, environment))));

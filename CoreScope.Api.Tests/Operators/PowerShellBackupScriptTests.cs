@@ -1,8 +1,4 @@
-using System.Net;
 using System.Net.Sockets;
-using CoreScope.Api.Tests.Infrastructure;
-using FluentAssertions;
-using NUnit.Framework;
 
 namespace CoreScope.Api.Tests.Operators;
 
@@ -17,8 +13,7 @@ public sealed class PowerShellBackupScriptTests : WorkspaceTests
     public async Task SetUp()
     {
         _pwsh = await ExternalTools.PwshAsync();
-        await TestDatabase.CreateAsync(Workspace.DatabasePath);
-        TestDatabase.Populate(Workspace.DatabasePath, transmissions: 500);
+        await CreateDatabaseAsync(transmissions: 500);
     }
 
     private Task<(int ExitCode, string StandardOutput, string StandardError)> RunScriptAsync(
@@ -31,8 +26,7 @@ public sealed class PowerShellBackupScriptTests : WorkspaceTests
     [Test]
     public async Task GoodRun_WithVerify_SavesAValidDatabaseUnderTheServersName()
     {
-        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
-        var server = factory.StartKestrel();
+        var server = CreateServer().StartKestrel();
 
         var (exitCode, output, error) = await RunScriptAsync(server, CoreScopeApiFactory.StrongApiKey, "-Verify");
 
@@ -47,8 +41,7 @@ public sealed class PowerShellBackupScriptTests : WorkspaceTests
     [Test]
     public async Task Compress_SavesAGzipFile()
     {
-        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
-        var server = factory.StartKestrel();
+        var server = CreateServer().StartKestrel();
 
         var (exitCode, _, error) = await RunScriptAsync(server, CoreScopeApiFactory.StrongApiKey, "-Compress", "-Verify");
 
@@ -61,8 +54,7 @@ public sealed class PowerShellBackupScriptTests : WorkspaceTests
     [Test]
     public async Task KeepTwo_AfterThreeRuns_LeavesTheNewestTwo()
     {
-        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
-        var server = factory.StartKestrel();
+        var server = CreateServer().StartKestrel();
         var saved = new List<string>();
 
         for (var run = 0; run < 3; run++)
@@ -78,8 +70,7 @@ public sealed class PowerShellBackupScriptTests : WorkspaceTests
     [Test]
     public async Task WrongKey_ExitsNonZeroWithOneLineReason()
     {
-        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
-        var server = factory.StartKestrel();
+        var server = CreateServer().StartKestrel();
 
         var (exitCode, _, error) = await RunScriptAsync(server, "not-the-key-0123456789");
 
@@ -91,9 +82,7 @@ public sealed class PowerShellBackupScriptTests : WorkspaceTests
     [Test]
     public async Task RateLimited_ExitsNonZeroSayingHowLongToWait()
     {
-        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey,
-            new Dictionary<string, string?> { ["CoreScope:Backup:PermitsPerMinute"] = "1" });
-        var server = factory.StartKestrel();
+        var server = CreateServer(("CoreScope:Backup:PermitsPerMinute", "1")).StartKestrel();
         (await RunScriptAsync(server, CoreScopeApiFactory.StrongApiKey)).ExitCode.Should().Be(0);
 
         var (exitCode, _, error) = await RunScriptAsync(server, CoreScopeApiFactory.StrongApiKey);
@@ -106,8 +95,7 @@ public sealed class PowerShellBackupScriptTests : WorkspaceTests
     [Test]
     public async Task NoKeyConfigured_And_NoServer_ExitNonZeroWithReasons()
     {
-        await using var factory = new CoreScopeApiFactory(Workspace, apiKey: null);
-        var server = factory.StartKestrel();
+        var server = CreateServer(apiKey: null).StartKestrel();
 
         var refused = await RunScriptAsync(server, CoreScopeApiFactory.StrongApiKey);
         refused.ExitCode.Should().Be(3);

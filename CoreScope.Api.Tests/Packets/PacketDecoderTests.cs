@@ -1,21 +1,16 @@
 using CoreScope.Data.Packets;
-using FluentAssertions;
-using NUnit.Framework;
 
 namespace CoreScope.Api.Tests.Packets;
 
 /// <summary>The worked examples of docs/meshcore/PACKETS.md, decoded on bytes alone.</summary>
 public sealed class PacketDecoderTests
 {
-    public const string AdvertHex =
-        "11451000D818206D3AAC152C8A91F89957E6D30CA51F36E28790228971C473B755F244F718754CF5EE4A2FD58D944466E42CDED140C66D0CC590183E32BAF40F112BE8F3F2BDF6012B4B2793C52F1D36F69EE054D9A05593286F78453E56C0EC4A3EB95DDA2A7543FCCC00B939CACC009278603902FC12BCF84B706120526F6F6620536F6C6172";
-
-    [TestCase("0A00D69FD7A5A7475DB07337749AE61FA53A4788E976", "b1f07307cbc01ce5")]
-    [TestCase("2502AABBDEADBEEF", "b1baaf3bf0d0726c")]
-    [TestCase("2604302D0D2359FEE7B100000000006733D63367", "af081a2c41281b1e")]
-    [TestCase("14AABBCCDD0000000000000000000000", "53472e0137debf74")]
-    [TestCase("01018A8B1FBAB57ED09E4353A8D95FED574CC11171D585", "db884700fb37821d")]
-    [TestCase(AdvertHex, "4df1ec064da2ac27")]
+    [TestCase(SamplePackets.DirectTextMessage, "b1f07307cbc01ce5")]
+    [TestCase(SamplePackets.FloodTrace, "b1baaf3bf0d0726c")]
+    [TestCase(SamplePackets.DirectTrace, "af081a2c41281b1e")]
+    [TestCase(SamplePackets.TransportFloodGroupText, "53472e0137debf74")]
+    [TestCase(SamplePackets.FloodRequest, "db884700fb37821d")]
+    [TestCase(SamplePackets.Advert, "4df1ec064da2ac27")]
     public void Decode_WorkedExample_HasExpectedHash(string hex, string hash)
     {
         PacketDecoder.Decode(hex).Hash.Should().Be(hash);
@@ -25,7 +20,7 @@ public sealed class PacketDecoderTests
     [Test]
     public void Decode_DirectTextMessage()
     {
-        var packet = PacketDecoder.Decode("0A00D69FD7A5A7475DB07337749AE61FA53A4788E976");
+        var packet = PacketDecoder.Decode(SamplePackets.DirectTextMessage);
 
         packet.Header.Should().Be(new PacketHeader(2, "DIRECT", 2, "TXT_MSG", 0));
         packet.TransportCodes.Should().BeNull();
@@ -39,7 +34,7 @@ public sealed class PacketDecoderTests
     [Test]
     public void Decode_FloodTrace_HeaderPathIsTwoSnrBytes()
     {
-        var packet = PacketDecoder.Decode("2502AABBDEADBEEF");
+        var packet = PacketDecoder.Decode(SamplePackets.FloodTrace);
 
         packet.Header.RouteTypeName.Should().Be("FLOOD");
         packet.Header.PayloadTypeName.Should().Be("TRACE");
@@ -50,7 +45,7 @@ public sealed class PacketDecoderTests
     [Test]
     public void Decode_DirectTrace_StoresPayloadHopsNotSnrBytes()
     {
-        var packet = PacketDecoder.Decode("2604302D0D2359FEE7B100000000006733D63367");
+        var packet = PacketDecoder.Decode(SamplePackets.DirectTrace);
 
         packet.Header.RouteTypeName.Should().Be("DIRECT");
         packet.Path.Hops.Should().Equal("30", "2D", "0D", "23");
@@ -64,7 +59,7 @@ public sealed class PacketDecoderTests
     [Test]
     public void Decode_TransportFloodGroupText_HasTransportCodes()
     {
-        var packet = PacketDecoder.Decode("14AABBCCDD0000000000000000000000");
+        var packet = PacketDecoder.Decode(SamplePackets.TransportFloodGroupText);
 
         packet.Header.Should().Be(new PacketHeader(0, "TRANSPORT_FLOOD", 5, "GRP_TXT", 0));
         packet.TransportCodes.Should().Be(new TransportCodes("AABB", "CCDD"));
@@ -76,7 +71,7 @@ public sealed class PacketDecoderTests
     [Test]
     public void Decode_FloodRequest_OneHop()
     {
-        var packet = PacketDecoder.Decode("01018A8B1FBAB57ED09E4353A8D95FED574CC11171D585");
+        var packet = PacketDecoder.Decode(SamplePackets.FloodRequest);
 
         packet.Header.Should().Be(new PacketHeader(1, "FLOOD", 0, "REQ", 0));
         packet.Path.Hops.Should().Equal("8A");
@@ -87,7 +82,7 @@ public sealed class PacketDecoderTests
     [Test]
     public void Decode_Advert_HasKeyTimestampRoleLocationAndName()
     {
-        var packet = PacketDecoder.Decode(AdvertHex);
+        var packet = PacketDecoder.Decode(SamplePackets.Advert);
 
         packet.Header.Should().Be(new PacketHeader(1, "FLOOD", 4, "ADVERT", 0));
         packet.Path.HashSize.Should().Be(2);

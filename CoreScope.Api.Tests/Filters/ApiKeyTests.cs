@@ -1,24 +1,18 @@
-using System.Net;
-using System.Text.Json;
-using CoreScope.Api.Tests.Infrastructure;
-using FluentAssertions;
-using NUnit.Framework;
+namespace CoreScope.Api.Tests.Filters;
 
-namespace CoreScope.Api.Tests.Controllers;
-
+/// <summary>The <c>[ApiKey]</c> filter, seen through <c>GET /api/backup</c>: 401 for a missing or wrong key, 403 for none or a weak one.</summary>
 public sealed class ApiKeyTests : WorkspaceTests
 {
     [Test]
     public async Task Backup_WithoutApiKey_Returns401WithError()
     {
-        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
-        using var client = factory.CreateClient(key: null);
+        using var client = CreateServer().CreateClient(key: null);
 
         using var response = await client.GetAsync("/api/backup");
 
         response.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
         response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
-        var error = await ErrorMemberAsync(response);
+        var error = await response.ErrorMemberAsync();
         error.Should().Contain("X-API-Key");
         Workspace.BackupTempEntries().Should().BeEmpty();
     }
@@ -26,25 +20,23 @@ public sealed class ApiKeyTests : WorkspaceTests
     [Test]
     public async Task Backup_WithWrongApiKey_Returns401()
     {
-        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
-        using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey + "x");
+        using var client = CreateServer().CreateClient(CoreScopeApiFactory.StrongApiKey + "x");
 
         using var response = await client.GetAsync("/api/backup");
 
         response.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
-        (await ErrorMemberAsync(response)).Should().Contain("invalid API key");
+        (await response.ErrorMemberAsync()).Should().Contain("invalid API key");
     }
 
     [Test]
     public async Task Backup_WhenNoKeyIsConfigured_Returns403SayingHowToSetOne()
     {
-        await using var factory = new CoreScopeApiFactory(Workspace, apiKey: null);
-        using var client = factory.CreateClient("anything-at-all-1234567890");
+        using var client = CreateServer(apiKey: null).CreateClient("anything-at-all-1234567890");
 
         using var response = await client.GetAsync("/api/backup");
 
         response.StatusCode.Should().Be(HttpStatusCode.Forbidden);
-        var error = await ErrorMemberAsync(response);
+        var error = await response.ErrorMemberAsync();
         error.Should().Contain("CoreScope:ApiKey").And.Contain("CoreScope__ApiKey");
     }
 
@@ -54,31 +46,22 @@ public sealed class ApiKeyTests : WorkspaceTests
     [TestCase("short-key-15chr")]
     public async Task Backup_WithWeakConfiguredKey_Returns403EvenWhenPresented(string weakKey)
     {
-        await using var factory = new CoreScopeApiFactory(Workspace, weakKey);
-        using var client = factory.CreateClient(weakKey);
+        using var client = CreateServer(weakKey).CreateOperatorClient();
 
         using var response = await client.GetAsync("/api/backup");
 
         response.StatusCode.Should().Be(HttpStatusCode.Forbidden);
-        (await ErrorMemberAsync(response)).Should().Contain("weak");
+        (await response.ErrorMemberAsync()).Should().Contain("weak");
         Workspace.BackupTempEntries().Should().BeEmpty();
     }
 
     [Test]
     public async Task Backup_WithSixteenCharacterKey_IsAccepted()
     {
-        const string key = "sixteen-chars-ok";
-        await using var factory = new CoreScopeApiFactory(Workspace, key);
-        using var client = factory.CreateClient(key);
+        using var client = CreateServer("sixteen-chars-ok").CreateOperatorClient();
 
         using var response = await client.GetAsync("/api/backup");
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
-    }
-
-    internal static async Task<string> ErrorMemberAsync(HttpResponseMessage response)
-    {
-        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return document.RootElement.GetProperty("error").GetString()!;
     }
 }

@@ -1,13 +1,6 @@
-using System.Globalization;
-using System.Net;
-using System.Text.Json;
-using CoreScope.Api.Tests.Infrastructure;
-using Dapper;
-using FluentAssertions;
-using NUnit.Framework;
+namespace CoreScope.Api.Tests.Maintenance;
 
-namespace CoreScope.Api.Tests.Controllers;
-
+/// <summary><c>POST /api/admin/prune</c>: packets older than the days given or configured go, silent observers are marked.</summary>
 public sealed class PruneTests : WorkspaceTests
 {
     private static readonly int[] TransmissionAgesInDays = [1, 5, 9, 11, 40];
@@ -20,8 +13,8 @@ public sealed class PruneTests : WorkspaceTests
         var now = DateTime.UtcNow;
         db.Execute("INSERT INTO observers (id, last_seen) VALUES ('FRESH', @fresh), ('SILENT', @silent)", new
         {
-            fresh = Iso(now.AddDays(-1)),
-            silent = Iso(now.AddDays(-20)),
+            fresh = TestDatabase.Iso(now.AddDays(-1)),
+            silent = TestDatabase.Iso(now.AddDays(-20)),
         });
 
         // Transmissions aged 1, 5, 9, 11 and 40 days, each with two observations.
@@ -29,7 +22,7 @@ public sealed class PruneTests : WorkspaceTests
         {
             var id = db.ExecuteScalar<long>(
                 "INSERT INTO transmissions (raw_hex, hash, first_seen) VALUES ('00', @hash, @firstSeen); SELECT last_insert_rowid();",
-                new { hash = $"hash{index}", firstSeen = Iso(now.AddDays(-age)) });
+                new { hash = $"hash{index}", firstSeen = TestDatabase.Iso(now.AddDays(-age)) });
             db.Execute("INSERT INTO observations (transmission_id, observer_idx, path_json, timestamp) VALUES (@id, 1, '[]', 0), (@id, 2, '[]', 0)", new { id });
         }
     }
@@ -37,8 +30,7 @@ public sealed class PruneTests : WorkspaceTests
     [Test]
     public async Task Prune_WithDays_DeletesExactlyTheOlderRowsAndMarksSilentObservers()
     {
-        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
-        using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
+        using var client = CreateServer().CreateOperatorClient();
 
         using var response = await client.PostAsync("/api/admin/prune?days=10", null);
 
@@ -59,9 +51,7 @@ public sealed class PruneTests : WorkspaceTests
     [Test]
     public async Task Prune_WithoutDays_UsesConfiguredRetention()
     {
-        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey,
-            new Dictionary<string, string?> { ["CoreScope:Retention:PacketDays"] = "7" });
-        using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
+        using var client = CreateServer(("CoreScope:Retention:PacketDays", "7")).CreateOperatorClient();
 
         using var response = await client.PostAsync("/api/admin/prune", null);
 
@@ -76,28 +66,24 @@ public sealed class PruneTests : WorkspaceTests
     [TestCase("?days=1.5")]
     public async Task Prune_WithoutUsableDays_Returns400AndDeletesNothing(string query)
     {
-        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
-        using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
+        using var client = CreateServer().CreateOperatorClient();
         var before = TestDatabase.RowCounts(Workspace.DatabasePath);
 
         using var response = await client.PostAsync("/api/admin/prune" + query, null);
 
         response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
-        (await ApiKeyTests.ErrorMemberAsync(response)).Should().Be("days parameter required (or set retention.packetDays in config)");
+        (await response.ErrorMemberAsync()).Should().Be("days parameter required (or set retention.packetDays in config)");
         TestDatabase.RowCounts(Workspace.DatabasePath).Should().BeEquivalentTo(before);
     }
 
     [Test]
     public async Task Prune_WithoutApiKey_Returns401()
     {
-        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
-        using var client = factory.CreateClient(key: null);
+        using var client = CreateServer().CreateClient(key: null);
 
         using var response = await client.PostAsync("/api/admin/prune?days=1", null);
 
         response.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
         TestDatabase.RowCounts(Workspace.DatabasePath)["transmissions"].Should().Be(5);
     }
-
-    private static string Iso(DateTime time) => time.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 }

@@ -1,18 +1,12 @@
-using System.Net;
-using System.Text.Json;
-using CoreScope.Api.Tests.Infrastructure;
-using FluentAssertions;
-using NUnit.Framework;
+namespace CoreScope.Api.Tests.Infrastructure;
 
-namespace CoreScope.Api.Tests.Controllers;
-
+/// <summary>The OpenAPI document and Swagger UI that Infrastructure/OpenApiExtensions sets up.</summary>
 public sealed class OpenApiTests : WorkspaceTests
 {
     [Test]
     public async Task OpenApi_ListsBackupAsBinaryWithApiKeyRequirement()
     {
-        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
-        using var client = factory.CreateClient(key: null);
+        using var client = CreateServer().CreateClient(key: null);
 
         using var document = JsonDocument.Parse(await client.GetStringAsync("/api/openapi"));
 
@@ -35,8 +29,7 @@ public sealed class OpenApiTests : WorkspaceTests
     [Test]
     public async Task SwaggerUi_IsServedAtApiDocs()
     {
-        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
-        using var client = factory.CreateClient(key: null);
+        using var client = CreateServer().CreateClient(key: null);
 
         using var response = await client.GetAsync("/api/docs/index.html");
 

@@ -1,25 +1,19 @@
 using System.Collections.Concurrent;
-using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
-using CoreScope.Api.Tests.Infrastructure;
 using CoreScope.Data.Packets;
-using Dapper;
-using FluentAssertions;
-using NUnit.Framework;
 
-namespace CoreScope.Api.Tests.Controllers;
+namespace CoreScope.Api.Tests.Packets;
 
 /// <summary>Many writers and running backups at once: the one writer means nobody sees "database is locked".</summary>
 public sealed class ConcurrentIngestTests : WorkspaceTests
 {
     [Test]
-    public async Task EightClients_Post2000Packets_WhileBackupsRun_EveryPacketStoredAndEveryBackupConsistent()
+    public async Task Ingest_2000PacketsFromEightClientsWhileBackupsRun_StoresEveryPacketAndEveryBackupIsConsistent()
     {
         const int clients = 8;
         const int packetsPerClient = 250;
-        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
-        using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
+        using var client = CreateServer().CreateOperatorClient();
         var failures = new ConcurrentBag<string>();
         var hashes = new ConcurrentBag<string>();
 
@@ -52,8 +46,7 @@ public sealed class ConcurrentIngestTests : WorkspaceTests
         {
             using var response = await client.GetAsync("/api/backup");
             response.StatusCode.Should().Be(HttpStatusCode.OK);
-            var path = Path.Combine(Workspace.DownloadDirectory, $"backup-{backups++}.db");
-            await File.WriteAllBytesAsync(path, await response.Content.ReadAsByteArrayAsync());
+            var path = await SaveDownloadAsync(await response.Content.ReadAsByteArrayAsync(), $"backup-{backups++}.db");
             TestDatabase.IntegrityCheck(path).Should().Be("ok");
             using var snapshot = TestDatabase.Open(path, readOnly: true);
             snapshot.ExecuteScalar<long>("SELECT COUNT(*) FROM transmissions t WHERE NOT EXISTS (SELECT 1 FROM observations o WHERE o.transmission_id = t.id)")

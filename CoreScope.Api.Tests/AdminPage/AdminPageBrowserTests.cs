@@ -1,17 +1,12 @@
-using System.Net;
-using CoreScope.Api.Tests.Infrastructure;
-using FluentAssertions;
-using NUnit.Framework;
 using OpenQA.Selenium;
 using OpenQA.Selenium.Chrome;
 using OpenQA.Selenium.Support.UI;
 
-namespace CoreScope.Api.Tests.Operators;
+namespace CoreScope.Api.Tests.AdminPage;
 
 /// <summary>The /admin page in Debian's headless Chromium, driven through Debian's ChromeDriver.</summary>
 public sealed class AdminPageBrowserTests : WorkspaceTests
 {
-    private CoreScopeApiFactory _factory = null!;
     private Uri _server = null!;
     private ChromeDriver _browser = null!;
 
@@ -29,23 +24,16 @@ public sealed class AdminPageBrowserTests : WorkspaceTests
             Assert.Ignore(missing);
         }
 
-        await TestDatabase.CreateAsync(Workspace.DatabasePath);
-        TestDatabase.Populate(Workspace.DatabasePath, transmissions: 300);
-        _factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
-        _server = _factory.StartKestrel();
+        await CreateDatabaseAsync(transmissions: 300);
+        _server = CreateServer().StartKestrel();
         _browser = StartBrowser(Workspace.DownloadDirectory, Path.Combine(Workspace.Root, "chromium-profile"));
     }
 
     [TearDown]
-    public async Task TearDown()
+    public void TearDown()
     {
         _browser?.Quit();
         _browser?.Dispose();
-        if (_factory is not null)
-        {
-            await _factory.DisposeAsync();
-        }
-
     }
 
     [Test]

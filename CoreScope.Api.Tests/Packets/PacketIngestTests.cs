@@ -1,32 +1,27 @@
-using System.Net;
 using System.Net.Http.Json;
 using System.Text;
-using System.Text.Json;
-using CoreScope.Api.Tests.Infrastructure;
-using CoreScope.Api.Tests.Packets;
-using Dapper;
-using FluentAssertions;
-using NUnit.Framework;
 
-namespace CoreScope.Api.Tests.Controllers;
+namespace CoreScope.Api.Tests.Packets;
 
+/// <summary><c>POST /api/packets</c> and <c>POST /api/decode</c>: what is stored for a packet, and the 400s for a bad one.</summary>
 public sealed class PacketIngestTests : WorkspaceTests
 {
-    private CoreScopeApiFactory _factory = null!;
     private HttpClient _client = null!;
+    private HttpClient _anonymous = null!;
 
     [SetUp]
     public void SetUp()
     {
-        _factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
-        _client = _factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
+        var server = CreateServer();
+        _client = server.CreateOperatorClient();
+        _anonymous = server.CreateClient(key: null);
     }
 
     [TearDown]
-    public async Task TearDown()
+    public void TearDown()
     {
         _client.Dispose();
-        await _factory.DisposeAsync();
+        _anonymous.Dispose();
     }
 
     [Test]
@@ -36,7 +31,7 @@ public sealed class PacketIngestTests : WorkspaceTests
 
         using var response = await _client.PostAsJsonAsync("/api/packets", new
         {
-            hex = PacketDecoderTests.AdvertHex.ToLowerInvariant(),
+            hex = SamplePackets.Advert.ToLowerInvariant(),
             observer = "OBSERVER-A",
             snr = 7.25,
             rssi = -98.0,
@@ -56,7 +51,7 @@ public sealed class PacketIngestTests : WorkspaceTests
         using var db = TestDatabase.Open(Workspace.DatabasePath, readOnly: true);
         var transmission = db.QuerySingle("SELECT * FROM transmissions");
         ((long)transmission.id).Should().Be(transmissionId);
-        ((string)transmission.raw_hex).Should().Be(PacketDecoderTests.AdvertHex);
+        ((string)transmission.raw_hex).Should().Be(SamplePackets.Advert);
         ((string)transmission.hash).Should().Be("4df1ec064da2ac27");
         ((string)transmission.first_seen).Should().MatchRegex(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$");
         ((long)transmission.route_type).Should().Be(1);
@@ -90,9 +85,9 @@ public sealed class PacketIngestTests : WorkspaceTests
     [Test]
     public async Task Ingest_SamePacketFromTwoObservers_IsOneTransmissionWithTwoObservations()
     {
-        var first = await PostAsync(new { hex = PacketDecoderTests.AdvertHex, observer = "OBSERVER-A" });
-        var second = await PostAsync(new { hex = PacketDecoderTests.AdvertHex, observer = "OBSERVER-B", snr = 1.5 });
-        var repeat = await PostAsync(new { hex = PacketDecoderTests.AdvertHex, observer = "OBSERVER-B" });
+        var first = await PostAsync(new { hex = SamplePackets.Advert, observer = "OBSERVER-A" });
+        var second = await PostAsync(new { hex = SamplePackets.Advert, observer = "OBSERVER-B", snr = 1.5 });
+        var repeat = await PostAsync(new { hex = SamplePackets.Advert, observer = "OBSERVER-B" });
 
         first.GetProperty("isNew").GetBoolean().Should().BeTrue();
         second.GetProperty("isNew").GetBoolean().Should().BeFalse();
@@ -115,7 +110,7 @@ public sealed class PacketIngestTests : WorkspaceTests
     [Test]
     public async Task Ingest_TracePacket_StoresPayloadHopsAsPath()
     {
-        await PostAsync(new { hex = "2604302D0D2359FEE7B100000000006733D63367", observer = "OBSERVER-A" });
+        await PostAsync(new { hex = SamplePackets.DirectTrace, observer = "OBSERVER-A" });
 
         using var db = TestDatabase.Open(Workspace.DatabasePath, readOnly: true);
         db.ExecuteScalar<string>("SELECT path_json FROM observations").Should().Be("[\"67\",\"33\",\"D6\",\"33\",\"67\"]");
@@ -125,9 +120,7 @@ public sealed class PacketIngestTests : WorkspaceTests
     [Test]
     public async Task Ingest_WithoutApiKey_Returns401AndStoresNothing()
     {
-        using var anonymous = _factory.CreateClient(key: null);
-
-        using var response = await anonymous.PostAsJsonAsync("/api/packets", new { hex = PacketDecoderTests.AdvertHex });
+        using var response = await _anonymous.PostAsJsonAsync("/api/packets", new { hex = SamplePackets.Advert });
 
         response.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
         TestDatabase.RowCounts(Workspace.DatabasePath)["transmissions"].Should().Be(0);
@@ -158,14 +151,14 @@ public sealed class PacketIngestTests : WorkspaceTests
     [TestCaseSource(nameof(MalformedBodies))]
     public async Task Ingest_MalformedBody_Returns400WithReasonAndStoresNothing(string body, string reason)
     {
-        await PostAsync(new { hex = PacketDecoderTests.AdvertHex, observer = "OBSERVER-A" });
+        await PostAsync(new { hex = SamplePackets.Advert, observer = "OBSERVER-A" });
         var before = TestDatabase.RowCounts(Workspace.DatabasePath);
 
         using var response = await _client.PostAsync("/api/packets", new StringContent(body, Encoding.UTF8, "application/json"));
 
         response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
         response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
-        (await ApiKeyTests.ErrorMemberAsync(response)).Should().ContainEquivalentOf(reason);
+        (await response.ErrorMemberAsync()).Should().ContainEquivalentOf(reason);
         TestDatabase.RowCounts(Workspace.DatabasePath).Should().BeEquivalentTo(before);
 
         if (!reason.StartsWith("snr", StringComparison.Ordinal) && !reason.StartsWith("rssi", StringComparison.Ordinal))
@@ -173,16 +166,14 @@ public sealed class PacketIngestTests : WorkspaceTests
             // Decode reads only hex, so the signal fields cannot be wrong there.
             using var decode = await _client.PostAsync("/api/decode", new StringContent(body, Encoding.UTF8, "application/json"));
             decode.StatusCode.Should().Be(HttpStatusCode.BadRequest, "decode answers the same 400s");
-            (await ApiKeyTests.ErrorMemberAsync(decode)).Should().ContainEquivalentOf(reason);
+            (await decode.ErrorMemberAsync()).Should().ContainEquivalentOf(reason);
         }
     }
 
     [Test]
     public async Task Decode_ReturnsDecodedPacketAndHash_AndStoresNothing()
     {
-        using var anonymous = _factory.CreateClient(key: null);
-
-        using var response = await anonymous.PostAsJsonAsync("/api/decode", new { hex = "01018A8B1FBAB57ED09E4353A8D95FED574CC11171D585" });
+        using var response = await _anonymous.PostAsJsonAsync("/api/decode", new { hex = SamplePackets.FloodRequest });
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
         using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
