@@ -5,6 +5,7 @@ using OpenQA.Selenium.Support.UI;
 namespace CoreScope.Api.Tests.AdminPage;
 
 /// <summary>The /admin page in Debian's headless Chromium, driven through Debian's ChromeDriver.</summary>
+[Category("Slow")]
 public sealed class AdminPageBrowserTests : WorkspaceTests
 {
     private Uri _server = null!;

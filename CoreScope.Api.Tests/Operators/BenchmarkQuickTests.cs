@@ -5,6 +5,7 @@ namespace CoreScope.Api.Tests.Operators;
 /// It checks that each measurement ran and produced sane numbers, not the speed targets: those live in the
 /// benchmark's own tables.
 /// </summary>
+[Category("Slow")]
 public sealed class BenchmarkQuickTests : WorkspaceTests
 {
     [Test]

@@ -8,6 +8,7 @@ namespace CoreScope.Api.Tests.Operators;
 /// <c>&lt;!-- run: server --&gt;</c> while it runs, <c>stopped</c> after it stopped, <c>restarted</c> after a new
 /// start on the same file. A guide whose commands stopped working fails here.
 /// </summary>
+[Category("Slow")]
 public sealed partial class OperatorGuideCommandsTests : WorkspaceTests
 {
     private static readonly string Guide = Path.Combine(ExternalTools.RepositoryRoot, "docs", "operators.md");

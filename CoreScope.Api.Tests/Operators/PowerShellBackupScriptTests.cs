@@ -3,6 +3,7 @@ using System.Net.Sockets;
 namespace CoreScope.Api.Tests.Operators;
 
 /// <summary>docs/scripts/Backup-CoreScope.ps1 run by real pwsh against a real Kestrel on 127.0.0.1.</summary>
+[Category("Slow")]
 public sealed class PowerShellBackupScriptTests : WorkspaceTests
 {
     private static readonly string Script = Path.Combine(ExternalTools.RepositoryRoot, "docs", "scripts", "Backup-CoreScope.ps1");
