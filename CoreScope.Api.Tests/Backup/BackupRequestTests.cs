@@ -115,6 +115,7 @@ public sealed class BackupRequestTests : WorkspaceTests
     }
 
     [Test]
+    [Category("Slow")]
     public async Task Backup_HundredTimesAThirdAbortedAtRandomPoints_LeavesNothingBehind()
     {
         await CreateDatabaseAsync(transmissions: 5_000, payloadBytes: 400);

@@ -9,6 +9,7 @@ namespace CoreScope.Api.Tests.Packets;
 public sealed class ConcurrentIngestTests : WorkspaceTests
 {
     [Test]
+    [Category("Slow")]
     public async Task Ingest_2000PacketsFromEightClientsWhileBackupsRun_StoresEveryPacketAndEveryBackupIsConsistent()
     {
         const int clients = 8;
