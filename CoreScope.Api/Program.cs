@@ -22,6 +22,9 @@ builder.Services.AddControllers(options => options.SuppressImplicitRequiredAttri
 // Request timings per route template, and what /api/stats, /api/health and /api/perf report.
 builder.Services.AddDiagnostics();
 
+// /metrics for Prometheus: backups, drills, restores and ingest from the CoreScope meter, plus the framework's own.
+builder.Services.AddCoreScopeMetrics(builder.Configuration);
+
 // The backup download's settings and its per-client rate limit.
 builder.Services.AddBackupDownloads();
 
@@ -45,6 +48,7 @@ app.UseRateLimiter();
 app.UseAdminPage();
 app.UseCoreScopeOpenApi();
 app.MapControllers();
+app.MapCoreScopeMetrics();
 
 app.Run();
 

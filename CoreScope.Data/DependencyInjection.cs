@@ -1,12 +1,17 @@
 using CoreScope.Data.Backup;
 using CoreScope.Data.Connections;
 using CoreScope.Data.Maintenance;
+using CoreScope.Data.Monitoring;
+using CoreScope.Data.Notify;
 using CoreScope.Data.Options;
 using CoreScope.Data.Packets;
 using CoreScope.Data.Reads;
 using CoreScope.Data.Schema;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Options;
+using Polly;
 
 namespace CoreScope.Data;
 
@@ -34,6 +39,44 @@ public static class DependencyInjection
         services.AddSingleton<PruneService>();
 
         services.AddHostedService<DatabaseInitializer>();
+        services.AddBackupMonitoring();
+        return services;
+    }
+
+    /// <summary>
+    /// The record of backup activity (health, the CoreScope meter) and the webhook alerts it raises. Hosts provide
+    /// <c>IMeterFactory</c> (ASP.NET Core's and the generic host do).
+    /// </summary>
+    private static IServiceCollection AddBackupMonitoring(this IServiceCollection services)
+    {
+        services.AddOptions<BackupMonitoringOptions>().BindConfiguration(BackupMonitoringOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<NotifyOptions>().BindConfiguration(NotifyOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<CoreScopeMeter>();
+        services.AddSingleton<IngestCounters>();
+        services.AddSingleton<BackupAlerts>();
+        services.AddSingleton<BackupActivity>();
+        services.AddHostedService<WebhookSender>();
+
+        // Each try is bounded by AttemptTimeoutSeconds and the tries by MaxAttempts, so the client's own 100 s limit,
+        // which would cut the retries short, is lifted.
+        services.AddHttpClient(WebhookSender.ClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
+            .AddResilienceHandler("webhook", static (pipeline, context) =>
+            {
+                var options = context.ServiceProvider.GetRequiredService<IOptions<NotifyOptions>>().Value;
+                if (options.MaxAttempts > 1)
+                {
+                    pipeline.AddRetry(new HttpRetryStrategyOptions
+                    {
+                        MaxRetryAttempts = options.MaxAttempts - 1,
+                        BackoffType = DelayBackoffType.Exponential,
+                        UseJitter = true,
+                        Delay = TimeSpan.FromSeconds(options.FirstRetryDelaySeconds),
+                        MaxDelay = TimeSpan.FromMinutes(5),
+                    });
+                }
+
+                pipeline.AddTimeout(TimeSpan.FromSeconds(options.AttemptTimeoutSeconds));
+            });
         return services;
     }
 }

@@ -1,4 +1,7 @@
 using System.Diagnostics;
+using System.Globalization;
+using CoreScope.Data.Monitoring;
+using Microsoft.AspNetCore.Diagnostics;
 
 namespace CoreScope.Api.Backup;
 
@@ -7,8 +10,11 @@ namespace CoreScope.Api.Backup;
 /// client's address, the outcome, the bytes that reached the socket, the snapshot time and the total time.
 /// The API key is never part of it. What it says of the snapshot it reads from the response itself (its
 /// <c>Content-Length</c> and <see cref="BackupDownloadResult.SnapshotMsHeader"/>), so the action tells it nothing.
+/// The same reading is recorded as the download's outcome for health, metrics and alerts (<see cref="BackupActivity"/>):
+/// sent is a success; cut off, or failed on the server's side (5xx), is a failure; a request refused before any
+/// snapshot was tried (400, 401, 403, 429) is neither, since no backup was attempted.
 /// </summary>
-public sealed class BackupAuditMiddleware(RequestDelegate next, ILogger<BackupAuditMiddleware> logger)
+public sealed class BackupAuditMiddleware(RequestDelegate next, BackupActivity backupActivity, ILogger<BackupAuditMiddleware> logger)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -39,10 +45,34 @@ public sealed class BackupAuditMiddleware(RequestDelegate next, ILogger<BackupAu
                 countingBody.BytesWritten,
                 snapshotMs.Length > 0 ? snapshotMs : "-",
                 stopwatch.ElapsedMilliseconds);
+            RecordActivity(context, outcome, countingBody.BytesWritten, snapshotMs);
             return Task.CompletedTask;
         });
 
         await next(context);
+    }
+
+    private void RecordActivity(HttpContext context, string outcome, long bytesWritten, string snapshotMs)
+    {
+        var status = context.Response.StatusCode;
+        if (outcome == "sent")
+        {
+            // The time the server spent making the copy; the transfer's time is the client's link, not the backup's.
+            var made = long.TryParse(snapshotMs, NumberStyles.Integer, CultureInfo.InvariantCulture, out var ms) ? TimeSpan.FromMilliseconds(ms) : TimeSpan.Zero;
+            backupActivity.RecordBackupSucceeded(BackupTrigger.Download, bytesWritten, made);
+        }
+        else if (outcome == "aborted")
+        {
+            var expected = context.Response.ContentLength is { } length ? $" of {length}" : "";
+            backupActivity.RecordBackupFailed(BackupTrigger.Download,
+                $"The download was cut off after {bytesWritten}{expected} bytes (the client left, was too slow, or passed MaxDownloadSeconds).");
+        }
+        else if (status >= StatusCodes.Status500InternalServerError)
+        {
+            // The exception handler keeps what it handled; its message is the same sentence the client's "error" has.
+            var reason = context.Features.Get<IExceptionHandlerFeature>()?.Error.Message ?? $"The backup failed with status {status}.";
+            backupActivity.RecordBackupFailed(BackupTrigger.Download, reason);
+        }
     }
 
     /// <summary>Passes writes through to the response body and counts them.</summary>

@@ -13,14 +13,31 @@ public sealed class StatsController(ServerStatusService statusService) : Control
     [ProducesResponseType(typeof(StatsResponse), StatusCodes.Status200OK)]
     public Task<StatsResponse> Stats(CancellationToken cancellationToken) => statusService.StatsAsync(cancellationToken);
 
-    /// <summary>"ok", or 503 "degraded" when the database cannot be read.</summary>
+    /// <summary>
+    /// 200 "ok"; 200 "degraded" when the newest good backup is older than CoreScope:Backup:MaxAgeHours (the server
+    /// works, its backups do not); 503 "down" when the database cannot be read. The backup member says when the last
+    /// backup worked, failed and is next due.
+    /// </summary>
     [HttpGet("health")]
     [ProducesResponseType(typeof(HealthResponse), StatusCodes.Status200OK)]
     [ProducesResponseType(typeof(HealthResponse), StatusCodes.Status503ServiceUnavailable)]
     public async Task<IActionResult> Health(CancellationToken cancellationToken)
     {
         var health = await statusService.HealthAsync(cancellationToken);
-        return StatusCode(health.Error is null ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable, health);
+        return StatusCode(health.Status == HealthStatus.Down ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK, health);
+    }
+
+    /// <summary>
+    /// The backup member of health alone: 200 while backups are fresh, 503 while the newest good backup is older
+    /// than CoreScope:Backup:MaxAgeHours, for uptime checkers that read nothing but the HTTP status.
+    /// </summary>
+    [HttpGet("health/backup")]
+    [ProducesResponseType(typeof(BackupHealth), StatusCodes.Status200OK)]
+    [ProducesResponseType(typeof(BackupHealth), StatusCodes.Status503ServiceUnavailable)]
+    public IActionResult BackupHealth()
+    {
+        var backup = statusService.BackupHealth();
+        return StatusCode(backup.Stale ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK, backup);
     }
 
     /// <summary>Request timings per route template, the slowest recent requests and the database's size.</summary>

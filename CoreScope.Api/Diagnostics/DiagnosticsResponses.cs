@@ -11,8 +11,25 @@ public sealed record MemoryUsage(double Rss, double HeapUsed, double HeapTotal);
 
 public sealed record HealthPerf(long TotalRequests, double AvgMs, long SlowQueries, IReadOnlyList<SlowRequest> RecentSlow);
 
+/// <summary>The server's health; <see cref="HealthStatus"/> lists what <c>status</c> can say.</summary>
 public sealed record HealthResponse(
-    string Status, string Engine, string Version, double Uptime, string UptimeHuman, MemoryUsage Memory, HealthPerf Perf, string? Error);
+    string Status, string Engine, string Version, double Uptime, string UptimeHuman, MemoryUsage Memory, HealthPerf Perf, BackupHealth Backup, string? Error);
+
+/// <summary>
+/// What health says of backups (docs/operators.md, "What to watch"). Times are ISO 8601 UTC; a member is null when
+/// nothing of its kind has happened since the server started (or, for stored backups, was found in the store).
+/// </summary>
+public sealed record BackupHealth(
+    string? LastSuccessAt,
+    double? LastSuccessAgeSeconds,
+    long? LastSuccessSizeBytes,
+    string? LastFailureAt,
+    string? LastFailureReason,
+    string? NextScheduledAt,
+    string? LastDrillAt,
+    string? LastDrillOutcome,
+    double? MaxAgeHours,
+    bool Stale);
 
 public sealed record PerfResponse(
     double Uptime, long TotalRequests, double AvgMs, IReadOnlyDictionary<string, EndpointPerf> Endpoints,

@@ -1,10 +1,13 @@
 using System.Diagnostics;
+using CoreScope.Data;
+using CoreScope.Data.Monitoring;
 using CoreScope.Data.Reads;
 
 namespace CoreScope.Api.Diagnostics;
 
 /// <summary>Puts together what <c>/api/stats</c>, <c>/api/health</c> and <c>/api/perf</c> report.</summary>
-public sealed class ServerStatusService(StatsReader statsReader, PerfCollector perfCollector, ServerInfo serverInfo, ILogger<ServerStatusService> logger)
+public sealed class ServerStatusService(
+    StatsReader statsReader, PerfCollector perfCollector, ServerInfo serverInfo, BackupActivity backupActivity, ILogger<ServerStatusService> logger)
 {
     private const double Megabyte = 1024 * 1024;
 
@@ -17,7 +20,7 @@ public sealed class ServerStatusService(StatsReader statsReader, PerfCollector p
             ServerInfo.Engine, serverInfo.Version, serverInfo.Commit, counts.Counts);
     }
 
-    /// <summary>The server's health; <c>status</c> is "degraded" when the database cannot be read.</summary>
+    /// <summary>The server's health: <c>status</c> is "down" when the database cannot be read, "degraded" when backups are stale.</summary>
     public async Task<HealthResponse> HealthAsync(CancellationToken cancellationToken)
     {
         string? error = null;
@@ -34,8 +37,9 @@ public sealed class ServerStatusService(StatsReader statsReader, PerfCollector p
         var perf = perfCollector.Snapshot();
         using var process = Process.GetCurrentProcess();
         var uptime = serverInfo.Uptime;
+        var backup = BackupHealth();
         return new HealthResponse(
-            error is null ? "ok" : "degraded",
+            error is not null ? HealthStatus.Down : backup.Stale ? HealthStatus.Degraded : HealthStatus.Ok,
             ServerInfo.Engine,
             serverInfo.Version,
             Math.Round(uptime.TotalSeconds, 1),
@@ -45,8 +49,28 @@ public sealed class ServerStatusService(StatsReader statsReader, PerfCollector p
                 Math.Round(GC.GetTotalMemory(forceFullCollection: false) / Megabyte, 1),
                 Math.Round(GC.GetGCMemoryInfo().HeapSizeBytes / Megabyte, 1)),
             new HealthPerf(perf.TotalRequests, perf.AvgMs, perf.SlowCount, perf.SlowQueries.TakeLast(5).ToList()),
+            backup,
             error);
     }
+
+    /// <summary>The backup section of health alone, from memory: no database read, so it answers even when the database does not.</summary>
+    public BackupHealth BackupHealth()
+    {
+        var status = backupActivity.Status();
+        return new BackupHealth(
+            Iso(status.LastSuccessAt),
+            status.LastSuccessAgeSeconds,
+            status.LastSuccessSizeBytes,
+            Iso(status.LastFailureAt),
+            status.LastFailureReason,
+            Iso(status.NextScheduledAt),
+            Iso(status.LastDrillAt),
+            status.LastDrillOutcome,
+            status.MaxAgeHours,
+            status.Stale);
+    }
+
+    private static string? Iso(DateTimeOffset? time) => time is { } value ? IsoTime.Format(value) : null;
 
     public async Task<PerfResponse> PerfAsync(CancellationToken cancellationToken)
     {

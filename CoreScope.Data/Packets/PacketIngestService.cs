@@ -1,6 +1,7 @@
 using System.Data.SQLite;
 using System.Text.Json;
 using CoreScope.Data.Connections;
+using CoreScope.Data.Monitoring;
 using Dapper;
 
 namespace CoreScope.Data.Packets;
@@ -15,7 +16,7 @@ public sealed record IngestResult(long Id, long ObservationId, string Hash, bool
 /// Stores reported packets: the transmission (new, or found by its hash), the observation (once per observer and
 /// path), the observer and, for an ADVERT, the node, all in one transaction on the writer.
 /// </summary>
-public sealed class PacketIngestService(DatabaseWriter writer, TimeProvider timeProvider)
+public sealed class PacketIngestService(DatabaseWriter writer, IngestCounters counters, TimeProvider timeProvider)
 {
     private const string FindTransmissionSql = "SELECT id FROM transmissions WHERE hash = @hash;";
 
@@ -60,9 +61,44 @@ public sealed class PacketIngestService(DatabaseWriter writer, TimeProvider time
         """;
 
     /// <summary>Decodes and stores a report; a malformed packet throws <see cref="PacketFormatException"/> and stores nothing.</summary>
-    public Task<IngestResult> IngestAsync(PacketReport report, CancellationToken cancellationToken)
+    public async Task<IngestResult> IngestAsync(PacketReport report, CancellationToken cancellationToken)
     {
-        var decoded = PacketDecoder.Decode(report.Hex);
+        DecodedPacket decoded;
+        try
+        {
+            decoded = PacketDecoder.Decode(report.Hex);
+        }
+        catch (PacketFormatException)
+        {
+            counters.Rejected();
+            throw;
+        }
+
+        IngestResult result;
+        try
+        {
+            result = await StoreAsync(report, decoded, cancellationToken);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            counters.Failed();
+            throw;
+        }
+
+        if (result.IsNew)
+        {
+            counters.New();
+        }
+        else
+        {
+            counters.Known();
+        }
+
+        return result;
+    }
+
+    private Task<IngestResult> StoreAsync(PacketReport report, DecodedPacket decoded, CancellationToken cancellationToken)
+    {
         var observerId = string.IsNullOrWhiteSpace(report.ObserverId) ? null : report.ObserverId.Trim();
         var region = string.IsNullOrWhiteSpace(report.Region) ? null : report.Region.Trim().ToUpperInvariant();
 

@@ -1,0 +1,285 @@
+using System.Diagnostics.Metrics;
+using CoreScope.Data.Notify;
+using Microsoft.Extensions.Options;
+
+namespace CoreScope.Data.Monitoring;
+
+/// <summary>
+/// What <c>/api/health</c> says of backups. <c>Stale</c>: the newest good backup (or, when none is known, the server's
+/// start) is older than <c>MaxAgeHours</c>; it makes the server's status "degraded".
+/// </summary>
+public sealed record BackupStatus(
+    DateTimeOffset? LastSuccessAt,
+    double? LastSuccessAgeSeconds,
+    long? LastSuccessSizeBytes,
+    string? LastSuccessTrigger,
+    string? LastSuccessBackupId,
+    DateTimeOffset? LastFailureAt,
+    string? LastFailureReason,
+    DateTimeOffset? NextScheduledAt,
+    DateTimeOffset? LastDrillAt,
+    string? LastDrillOutcome,
+    string? LastDrillBackupId,
+    int? StoredCount,
+    long? StoredBytes,
+    double? MaxAgeHours,
+    bool Stale);
+
+/// <summary>
+/// The record of what happened to backups, restores, drills and offsite copies, kept by whoever did them with one
+/// call each: health reads it (<see cref="Status"/>), the <c>CoreScope</c> meter publishes it for <c>/metrics</c>, and
+/// a failure or the first success after one is handed to the webhook (<see cref="BackupAlerts"/>), which never
+/// makes the caller wait. It lives beside the data services, not in the web layer, because the scheduler, the store
+/// and the restore of issues 12 and 13 record here without any HTTP request around them.
+/// </summary>
+/// <remarks>
+/// The state is kept in memory: after a restart it knows nothing until the store of issue 12 tells it the newest
+/// stored backup (<see cref="RememberNewestStoredBackup"/>). Until then the server's start counts as the last good
+/// backup for staleness, so a restart neither hides stale backups for longer than MaxAgeHours nor raises an alarm
+/// the moment it starts.
+/// </remarks>
+public sealed class BackupActivity
+{
+    private const string TriggerTag = "trigger";
+    private const string OutcomeTag = "outcome";
+    private const int LongestTargetLabel = 64;
+
+    private readonly TimeProvider _timeProvider;
+    private readonly BackupAlerts _alerts;
+    private readonly double? _maxAgeHours;
+    private readonly DateTimeOffset _startedAt;
+    private readonly Lock _lock = new();
+
+    private readonly Counter<long> _backups;
+    private readonly Histogram<double> _backupDuration;
+    private readonly Counter<long> _backupBytes;
+    private readonly Counter<long> _restores;
+    private readonly Histogram<double> _restoreDuration;
+    private readonly Counter<long> _drills;
+    private readonly Counter<long> _offsiteCopies;
+
+    private DateTimeOffset? _lastSuccessAt;
+    private long? _lastSuccessSizeBytes;
+    private string? _lastSuccessTrigger;
+    private string? _lastSuccessBackupId;
+    private DateTimeOffset? _lastFailureAt;
+    private string? _lastFailureReason;
+    private DateTimeOffset? _nextScheduledAt;
+    private DateTimeOffset? _lastDrillAt;
+    private string? _lastDrillOutcome;
+    private string? _lastDrillBackupId;
+    private DateTimeOffset? _lastDrillPassedAt;
+    private int? _storedCount;
+    private long? _storedBytes;
+
+    public BackupActivity(CoreScopeMeter meter, BackupAlerts alerts, IOptions<BackupMonitoringOptions> options, TimeProvider timeProvider)
+    {
+        _timeProvider = timeProvider;
+        _alerts = alerts;
+        _maxAgeHours = options.Value.MaxAgeHours;
+        _startedAt = timeProvider.GetUtcNow();
+
+        var m = meter.Meter;
+        _backups = m.CreateCounter<long>("corescope.backups", description: "Backups attempted, by trigger and outcome (success, failure).");
+
+        // Backups take from a fraction of a second to tens of minutes (1 GiB in about 4 s here); the default buckets
+        // are for milliseconds, so the instrument says which it wants (OpenTelemetry honours the advice).
+        var secondsAdvice = new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600] };
+        _backupDuration = m.CreateHistogram("corescope.backup.duration", unit: "s", description: "How long successful backups took to make.", tags: null, advice: secondsAdvice);
+        _restoreDuration = m.CreateHistogram("corescope.restore.duration", unit: "s", description: "How long restores took, by outcome.", tags: null, advice: secondsAdvice);
+        _backupBytes = m.CreateCounter<long>("corescope.backup.bytes", unit: "By", description: "Bytes of successful backups, by trigger.");
+        _restores = m.CreateCounter<long>("corescope.restores", description: "Restores, by outcome (success, failure).");
+        _drills = m.CreateCounter<long>("corescope.drills", description: "Restore drills of stored backups, by outcome (passed, failed).");
+        _offsiteCopies = m.CreateCounter<long>("corescope.offsite.copies", description: "Copies of stored backups to offsite targets, by target and outcome.");
+
+        // Gauges are read when /metrics is scraped; an unknown value publishes no point rather than a made-up 0.
+        m.CreateObservableGauge("corescope.backup.last_success_timestamp", () => Point(Read(() => _lastSuccessAt)), unit: "s",
+            description: "Unix time of the newest good backup this server knows of.");
+        m.CreateObservableGauge("corescope.backup.last_success_size", () => Point(Read(() => _lastSuccessSizeBytes)), unit: "By",
+            description: "Size of the newest good backup.");
+        m.CreateObservableGauge("corescope.backup.last_failure_timestamp", () => Point(Read(() => _lastFailureAt)), unit: "s",
+            description: "Unix time of the last failed backup.");
+        m.CreateObservableGauge("corescope.backup.next_scheduled_timestamp", () => Point(Read(() => _nextScheduledAt)), unit: "s",
+            description: "Unix time of the next scheduled backup.");
+        m.CreateObservableGauge("corescope.drill.last_passed_timestamp", () => Point(Read(() => _lastDrillPassedAt)), unit: "s",
+            description: "Unix time of the last restore drill that passed.");
+        m.CreateObservableGauge("corescope.backups.stored", () => Point(Read(() => (long?)_storedCount)),
+            description: "Stored backups in the store.");
+        m.CreateObservableGauge("corescope.backups.stored.size", () => Point(Read(() => _storedBytes)), unit: "By",
+            description: "Bytes of all stored backups.");
+    }
+
+    /// <summary>A backup was made and delivered: sent to its client, or stored with its manifest.</summary>
+    public void RecordBackupSucceeded(BackupTrigger trigger, long sizeBytes, TimeSpan duration, string? backupId = null)
+    {
+        var label = MonitoringLabels.Of(trigger);
+        lock (_lock)
+        {
+            _lastSuccessAt = _timeProvider.GetUtcNow();
+            _lastSuccessSizeBytes = sizeBytes;
+            _lastSuccessTrigger = label;
+            _lastSuccessBackupId = backupId;
+        }
+
+        var triggerTag = new KeyValuePair<string, object?>(TriggerTag, label);
+        _backups.Add(1, triggerTag, new KeyValuePair<string, object?>(OutcomeTag, "success"));
+        _backupDuration.Record(duration.TotalSeconds, triggerTag);
+        _backupBytes.Add(sizeBytes, triggerTag);
+        _alerts.Succeeded(AlertSubject.Backup, label, backupId, $"{label} backup of {FormatBytes(sizeBytes)} made in {duration.TotalSeconds:0.#} s");
+    }
+
+    /// <summary>A backup was attempted and did not end with a delivered copy; <paramref name="reason"/> says why, for the operator.</summary>
+    public void RecordBackupFailed(BackupTrigger trigger, string reason, string? backupId = null)
+    {
+        var label = MonitoringLabels.Of(trigger);
+        lock (_lock)
+        {
+            _lastFailureAt = _timeProvider.GetUtcNow();
+            _lastFailureReason = reason;
+        }
+
+        _backups.Add(1, new KeyValuePair<string, object?>(TriggerTag, label), new KeyValuePair<string, object?>(OutcomeTag, "failure"));
+        _alerts.Failed(AlertSubject.Backup, label, backupId, reason);
+    }
+
+    /// <summary>A restore drill of a stored backup ended; <paramref name="problem"/> is its first problem when it failed.</summary>
+    public void RecordDrill(string backupId, CheckOutcome outcome, TimeSpan duration, string? problem = null)
+    {
+        var label = MonitoringLabels.Of(outcome);
+        var at = _timeProvider.GetUtcNow();
+        lock (_lock)
+        {
+            _lastDrillAt = at;
+            _lastDrillOutcome = label;
+            _lastDrillBackupId = backupId;
+            if (outcome == CheckOutcome.Passed)
+            {
+                _lastDrillPassedAt = at;
+            }
+        }
+
+        _drills.Add(1, new KeyValuePair<string, object?>(OutcomeTag, label));
+        if (outcome == CheckOutcome.Passed)
+        {
+            _alerts.Succeeded(AlertSubject.Drill, "drill", backupId, $"restore drill passed in {duration.TotalSeconds:0.#} s");
+        }
+        else
+        {
+            _alerts.Failed(AlertSubject.Drill, "drill", backupId, problem ?? "the drill failed");
+        }
+    }
+
+    /// <summary>A restore into the live database ended. Restores are counted, not alerted: an operator started it and reads its answer.</summary>
+    public void RecordRestore(bool succeeded, TimeSpan duration)
+    {
+        var outcome = new KeyValuePair<string, object?>(OutcomeTag, succeeded ? "success" : "failure");
+        _restores.Add(1, outcome);
+        _restoreDuration.Record(duration.TotalSeconds, outcome);
+    }
+
+    /// <summary>A stored backup reached an offsite target (issue's <c>Offsite/</c>); ends an alert for that target.</summary>
+    public void RecordOffsiteSucceeded(string target, string backupId)
+    {
+        var label = TargetLabel(target);
+        _offsiteCopies.Add(1, new KeyValuePair<string, object?>("target", label), new KeyValuePair<string, object?>(OutcomeTag, "success"));
+        _alerts.Succeeded(AlertSubject.Offsite, label, backupId, $"copied to {label}");
+    }
+
+    /// <summary>A stored backup could not be copied to an offsite target after its retries.</summary>
+    public void RecordOffsiteFailed(string target, string backupId, string reason)
+    {
+        var label = TargetLabel(target);
+        _offsiteCopies.Add(1, new KeyValuePair<string, object?>("target", label), new KeyValuePair<string, object?>(OutcomeTag, "failure"));
+        _alerts.Failed(AlertSubject.Offsite, label, backupId, $"copy to {label} failed: {reason}");
+    }
+
+    /// <summary>What the store holds now; the store calls it at start and after every change (store, delete, retention).</summary>
+    public void SetStoredBackups(int count, long totalBytes)
+    {
+        lock (_lock)
+        {
+            _storedCount = count;
+            _storedBytes = totalBytes;
+        }
+    }
+
+    /// <summary>When the schedule runs next (null: no schedule); the scheduler calls it whenever it plans a run.</summary>
+    public void SetNextScheduledAt(DateTimeOffset? at)
+    {
+        lock (_lock)
+        {
+            _nextScheduledAt = at;
+        }
+    }
+
+    /// <summary>
+    /// The newest good stored backup found on disk at start (the catalogue outlives the process, this record does
+    /// not). Kept only when it is newer than what is known already, and neither counted nor alerted.
+    /// </summary>
+    public void RememberNewestStoredBackup(DateTimeOffset createdAt, long sizeBytes, BackupTrigger trigger, string backupId)
+    {
+        lock (_lock)
+        {
+            if (_lastSuccessAt is null || createdAt > _lastSuccessAt)
+            {
+                _lastSuccessAt = createdAt;
+                _lastSuccessSizeBytes = sizeBytes;
+                _lastSuccessTrigger = MonitoringLabels.Of(trigger);
+                _lastSuccessBackupId = backupId;
+            }
+        }
+    }
+
+    /// <summary>The state now, and whether backups are stale by <see cref="BackupMonitoringOptions.MaxAgeHours"/>.</summary>
+    public BackupStatus Status()
+    {
+        var now = _timeProvider.GetUtcNow();
+        lock (_lock)
+        {
+            var age = now - _lastSuccessAt;
+            var stale = _maxAgeHours is { } maxAge && now - (_lastSuccessAt ?? _startedAt) > TimeSpan.FromHours(maxAge);
+            return new BackupStatus(
+                _lastSuccessAt,
+                age is { } known ? Math.Round(Math.Max(known.TotalSeconds, 0), 1) : null,
+                _lastSuccessSizeBytes,
+                _lastSuccessTrigger,
+                _lastSuccessBackupId,
+                _lastFailureAt,
+                _lastFailureReason,
+                _nextScheduledAt,
+                _lastDrillAt,
+                _lastDrillOutcome,
+                _lastDrillBackupId,
+                _storedCount,
+                _storedBytes,
+                _maxAgeHours,
+                stale);
+        }
+    }
+
+    private T Read<T>(Func<T> read)
+    {
+        lock (_lock)
+        {
+            return read();
+        }
+    }
+
+    private static IEnumerable<Measurement<double>> Point(DateTimeOffset? at) =>
+        at is { } value ? [new Measurement<double>(value.ToUnixTimeMilliseconds() / 1000.0)] : [];
+
+    private static IEnumerable<Measurement<long>> Point(long? value) =>
+        value is { } known ? [new Measurement<long>(known)] : [];
+
+    // The target's configured name, never its URL or credentials; bounded so a label stays a label.
+    private static string TargetLabel(string target)
+    {
+        var trimmed = string.IsNullOrWhiteSpace(target) ? "unnamed" : target.Trim();
+        return trimmed.Length <= LongestTargetLabel ? trimmed : trimmed[..LongestTargetLabel];
+    }
+
+    private static string FormatBytes(long bytes) =>
+        bytes >= 1 << 30 ? $"{bytes / (double)(1 << 30):0.##} GiB"
+        : bytes >= 1 << 20 ? $"{bytes / (double)(1 << 20):0.#} MiB"
+        : $"{bytes / 1024.0:0.#} KiB";
+}
