@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace CoreScope.Api.Tests.Infrastructure;
@@ -20,6 +22,9 @@ public sealed class CoreScopeApiFactory(TestWorkspace workspace, string? apiKey,
     /// <summary>Every line the server logged.</summary>
     public CapturedLogs Logs { get; } = new();
 
+    /// <summary>Replaces framework services for one test, such as the clock (a FakeTimeProvider as TimeProvider).</summary>
+    public Action<IServiceCollection>? ConfigureServices { get; init; }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
@@ -33,6 +38,11 @@ public sealed class CoreScopeApiFactory(TestWorkspace workspace, string? apiKey,
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             builder.UseSetting(key, value);
+        }
+
+        if (ConfigureServices is { } configureServices)
+        {
+            builder.ConfigureTestServices(configureServices);
         }
     }
 

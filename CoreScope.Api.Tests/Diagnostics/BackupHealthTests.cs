@@ -1,0 +1,180 @@
+using System.Net;
+using System.Text.Json;
+using CoreScope.Api.Tests.Infrastructure;
+using FluentAssertions;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using NUnit.Framework;
+
+namespace CoreScope.Api.Tests.Diagnostics;
+
+/// <summary>
+/// <c>/api/health</c>'s backup member and the "degraded" state (docs/operators.md, "What to watch"), on a clock the
+/// test drives: a FakeTimeProvider is the server's TimeProvider.
+/// </summary>
+public sealed class BackupHealthTests : WorkspaceTests
+{
+    private FakeTimeProvider _clock = null!;
+
+    [SetUp]
+    public async Task CreateDatabase()
+    {
+        _clock = new FakeTimeProvider(new DateTimeOffset(2026, 3, 1, 2, 0, 0, TimeSpan.Zero));
+        await TestDatabase.CreateAsync(Workspace.DatabasePath);
+        TestDatabase.Populate(Workspace.DatabasePath, transmissions: 20);
+    }
+
+    [Test]
+    public async Task Health_AfterADownload_ReportsWhenAndHowBig_AndItsAgeFollowsTheClock()
+    {
+        await using var factory = Server();
+        using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
+
+        using (var before = await HealthAsync(client))
+        {
+            var backup = before.RootElement.GetProperty("backup");
+            backup.GetProperty("lastSuccessAt").ValueKind.Should().Be(JsonValueKind.Null);
+            backup.GetProperty("lastSuccessAgeSeconds").ValueKind.Should().Be(JsonValueKind.Null);
+            backup.GetProperty("nextScheduledAt").ValueKind.Should().Be(JsonValueKind.Null);
+            backup.GetProperty("lastDrillAt").ValueKind.Should().Be(JsonValueKind.Null);
+            backup.GetProperty("lastDrillOutcome").ValueKind.Should().Be(JsonValueKind.Null);
+        }
+
+        var bytes = await client.GetByteArrayAsync("/api/backup");
+        await UntilAsync(client, backup => backup.GetProperty("lastSuccessAt").ValueKind != JsonValueKind.Null);
+
+        _clock.Advance(TimeSpan.FromSeconds(90));
+        using var after = await HealthAsync(client);
+        var reported = after.RootElement.GetProperty("backup");
+        reported.GetProperty("lastSuccessAt").GetString().Should().Be("2026-03-01T02:00:00.000Z");
+        reported.GetProperty("lastSuccessAgeSeconds").GetDouble().Should().Be(90);
+        reported.GetProperty("lastSuccessSizeBytes").GetInt64().Should().Be(bytes.Length);
+        reported.GetProperty("lastFailureAt").ValueKind.Should().Be(JsonValueKind.Null);
+        after.RootElement.GetProperty("status").GetString().Should().Be("ok");
+    }
+
+    [Test]
+    public async Task Health_FailedDownload_ReportsTheFailureAndItsReason_AndKeepsTheLastSuccess()
+    {
+        await using var factory = Server();
+        using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
+        (await client.GetAsync("/api/backup")).StatusCode.Should().Be(HttpStatusCode.OK);
+        await UntilAsync(client, backup => backup.GetProperty("lastSuccessAt").ValueKind != JsonValueKind.Null);
+
+        _clock.Advance(TimeSpan.FromMinutes(5));
+        BreakTempFolder();
+        (await client.GetAsync("/api/backup")).StatusCode.Should().Be(HttpStatusCode.InternalServerError);
+
+        await UntilAsync(client, backup => backup.GetProperty("lastFailureAt").ValueKind != JsonValueKind.Null);
+        using var health = await HealthAsync(client);
+        var reported = health.RootElement.GetProperty("backup");
+        reported.GetProperty("lastFailureAt").GetString().Should().Be("2026-03-01T02:05:00.000Z");
+        reported.GetProperty("lastFailureReason").GetString().Should().Contain(Workspace.BackupTempDirectory, "the reason says what failed");
+        reported.GetProperty("lastSuccessAt").GetString().Should().Be("2026-03-01T02:00:00.000Z");
+    }
+
+    [Test]
+    public async Task Health_NewestBackupOlderThanMaxAgeHours_IsDegradedWith200_AndHealthBackupIs503()
+    {
+        await using var factory = Server(maxAgeHours: "1");
+        using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
+        (await client.GetAsync("/api/backup")).StatusCode.Should().Be(HttpStatusCode.OK);
+        await UntilAsync(client, backup => backup.GetProperty("lastSuccessAt").ValueKind != JsonValueKind.Null);
+
+        _clock.Advance(TimeSpan.FromMinutes(59));
+        (await StatusAsync(client)).Should().Be((HttpStatusCode.OK, "ok"));
+        (await client.GetAsync("/api/health/backup")).StatusCode.Should().Be(HttpStatusCode.OK);
+
+        _clock.Advance(TimeSpan.FromMinutes(2));
+        (await StatusAsync(client)).Should().Be((HttpStatusCode.OK, "degraded"), "the server works; only its backups are stale");
+        using (var stale = await HealthAsync(client))
+        {
+            stale.RootElement.GetProperty("backup").GetProperty("stale").GetBoolean().Should().BeTrue();
+            stale.RootElement.GetProperty("backup").GetProperty("maxAgeHours").GetDouble().Should().Be(1);
+        }
+
+        using var backupOnly = await client.GetAsync("/api/health/backup");
+        backupOnly.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, "a checker that reads only status codes must see stale backups");
+        (await backupOnly.Content.ReadAsStringAsync()).Should().Contain("\"stale\":true");
+
+        // A new good backup ends it.
+        (await client.GetAsync("/api/backup")).StatusCode.Should().Be(HttpStatusCode.OK);
+        await UntilAsync(client, backup => !backup.GetProperty("stale").GetBoolean());
+        (await StatusAsync(client)).Should().Be((HttpStatusCode.OK, "ok"));
+    }
+
+    [Test]
+    public async Task Health_NoBackupSinceStart_GetsMaxAgeHoursFromTheStartBeforeItIsDegraded()
+    {
+        await using var factory = Server(maxAgeHours: "2");
+        using var client = factory.CreateClient(key: null);
+
+        _clock.Advance(TimeSpan.FromHours(2) - TimeSpan.FromMinutes(1));
+        (await StatusAsync(client)).Should().Be((HttpStatusCode.OK, "ok"), "a server that just started is given MaxAgeHours to make a backup");
+
+        _clock.Advance(TimeSpan.FromMinutes(2));
+        (await StatusAsync(client)).Should().Be((HttpStatusCode.OK, "degraded"));
+    }
+
+    [Test]
+    public async Task Health_WithoutMaxAgeHours_IsNeverDegradedByAge()
+    {
+        await using var factory = Server();
+        using var client = factory.CreateClient(key: null);
+
+        _clock.Advance(TimeSpan.FromDays(400));
+        (await StatusAsync(client)).Should().Be((HttpStatusCode.OK, "ok"));
+        (await client.GetAsync("/api/health/backup")).StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
+    [Test]
+    public async Task Health_UnreadableDatabase_IsDown503_EvenWhenBackupsAreStaleToo()
+    {
+        await using var factory = Server(maxAgeHours: "1");
+        using var client = factory.CreateClient(key: null);
+        _clock.Advance(TimeSpan.FromHours(2));
+        (await StatusAsync(client)).Should().Be((HttpStatusCode.OK, "degraded"));
+
+        File.Move(Workspace.DatabasePath, Workspace.DatabasePath + ".moved");
+        (await StatusAsync(client)).Should().Be((HttpStatusCode.ServiceUnavailable, "down"), "down outranks degraded, and only down is a 503");
+    }
+
+    [Test]
+    public void MaxAgeHours_NotAPositiveNumber_StopsTheServerAtStart()
+    {
+        using var factory = Server(maxAgeHours: "0");
+        var start = () => factory.CreateClient(key: null);
+        start.Should().Throw<Microsoft.Extensions.Options.OptionsValidationException>().WithMessage("*MaxAgeHours*");
+    }
+
+    private CoreScopeApiFactory Server(string? maxAgeHours = null) =>
+        new(Workspace, CoreScopeApiFactory.StrongApiKey, new Dictionary<string, string?> { ["CoreScope:Backup:MaxAgeHours"] = maxAgeHours })
+        {
+            ConfigureServices = services => services.AddSingleton<TimeProvider>(_clock),
+        };
+
+    // A file where the temp folder should be: every snapshot fails until it is a folder again.
+    private void BreakTempFolder()
+    {
+        Directory.Delete(Workspace.BackupTempDirectory, recursive: true);
+        File.WriteAllText(Workspace.BackupTempDirectory, "not a folder");
+    }
+
+    private static async Task<JsonDocument> HealthAsync(HttpClient client) =>
+        JsonDocument.Parse(await client.GetStringAsync("/api/health"));
+
+    private static async Task<(HttpStatusCode, string?)> StatusAsync(HttpClient client)
+    {
+        using var response = await client.GetAsync("/api/health");
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return (response.StatusCode, body.RootElement.GetProperty("status").GetString());
+    }
+
+    // The outcome of a download is recorded when its response has ended, a moment after the client has it all.
+    private static Task UntilAsync(HttpClient client, Func<JsonElement, bool> condition) =>
+        Eventually.TrueAsync(async () =>
+        {
+            using var health = await HealthAsync(client);
+            return condition(health.RootElement.GetProperty("backup"));
+        }, "health's backup member");
+}
