@@ -92,6 +92,24 @@ public sealed class BackupActivity
         _drills = m.CreateCounter<long>("corescope.drills", description: "Restore drills of stored backups, by outcome (passed, failed).");
         _offsiteCopies = m.CreateCounter<long>("corescope.offsite.copies", description: "Copies of stored backups to offsite targets, by target and outcome.");
 
+        // Every series an alert rule watches exists at 0 from the start: Prometheus's increase() cannot see the first
+        // failure of a series that appears already at 1, so a first failed drill would otherwise never alert.
+        foreach (var trigger in Enum.GetValues<BackupTrigger>())
+        {
+            foreach (var outcome in (string[])["success", "failure"])
+            {
+                _backups.Add(0, new KeyValuePair<string, object?>(TriggerTag, MonitoringLabels.Of(trigger)), new KeyValuePair<string, object?>(OutcomeTag, outcome));
+            }
+        }
+
+        foreach (var outcome in Enum.GetValues<CheckOutcome>())
+        {
+            _drills.Add(0, new KeyValuePair<string, object?>(OutcomeTag, MonitoringLabels.Of(outcome)));
+        }
+
+        _restores.Add(0, new KeyValuePair<string, object?>(OutcomeTag, "success"));
+        _restores.Add(0, new KeyValuePair<string, object?>(OutcomeTag, "failure"));
+
         // Gauges are read when /metrics is scraped; an unknown value publishes no point rather than a made-up 0.
         m.CreateObservableGauge("corescope.backup.last_success_timestamp", () => Point(Read(() => _lastSuccessAt)), unit: "s",
             description: "Unix time of the newest good backup this server knows of.");

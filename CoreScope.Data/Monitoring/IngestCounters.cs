@@ -14,6 +14,12 @@ public sealed class IngestCounters
     public IngestCounters(CoreScopeMeter meter)
     {
         _packets = meter.Meter.CreateCounter<long>("corescope.ingest.packets", description: "Packets reported for ingest, by what became of them.");
+
+        // Each outcome exists from the start at 0, so rate() and increase() see the first one.
+        foreach (var outcome in (string[])["new", "known", "rejected", "failed"])
+        {
+            _packets.Add(0, new KeyValuePair<string, object?>("outcome", outcome));
+        }
     }
 
     public void New() => _packets.Add(1, new KeyValuePair<string, object?>("outcome", "new"));
