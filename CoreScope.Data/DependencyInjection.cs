@@ -59,7 +59,10 @@ public static class DependencyInjection
 
         // Each try is bounded by AttemptTimeoutSeconds and the tries by MaxAttempts, so the client's own 100 s limit,
         // which would cut the retries short, is lifted.
+        // The factory's own request logging writes the full URL, and a webhook's URL carries its token: it is removed,
+        // and WebhookSender logs the host alone (WebhookAlertTests checks the log for the token).
         services.AddHttpClient(WebhookSender.ClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
+            .RemoveAllLoggers()
             .AddResilienceHandler("webhook", static (pipeline, context) =>
             {
                 var options = context.ServiceProvider.GetRequiredService<IOptions<NotifyOptions>>().Value;

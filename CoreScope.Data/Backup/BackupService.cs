@@ -32,7 +32,19 @@ public sealed class BackupService(
     public async Task<BackupSnapshot> CreateSnapshotAsync(SnapshotRequest request, CancellationToken cancellationToken)
     {
         var slot = await slots.AcquireAsync(cancellationToken);
-        var folder = SnapshotFolders.Create(TempDirectory);
+        string folder;
+        try
+        {
+            folder = SnapshotFolders.Create(TempDirectory);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            // Without this the slot stayed taken and every later backup was a 429 until a restart
+            // (BackupFailureTests.Backup_TempFolderCannotBeCreated_Is500WithItsReason_AndFreesItsSlot).
+            slot.Dispose();
+            throw SnapshotFailures.Classify(exception, TempDirectory);
+        }
+
         var snapshot = new BackupSnapshot(folder, slot)
         {
             CreatedAt = timeProvider.GetUtcNow(),
