@@ -66,6 +66,10 @@ public static class DependencyInjection
             .AddResilienceHandler("webhook", static (pipeline, context) =>
             {
                 var options = context.ServiceProvider.GetRequiredService<IOptions<NotifyOptions>>().Value;
+
+                // Waits and timeouts of network tries are wall-clock time, whatever clock the host's schedules run on:
+                // a test that moves the schedule's clock a day ahead must not time out a POST that is in flight.
+                pipeline.TimeProvider = TimeProvider.System;
                 if (options.MaxAttempts > 1)
                 {
                     pipeline.AddRetry(new HttpRetryStrategyOptions
