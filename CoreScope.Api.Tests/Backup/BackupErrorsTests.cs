@@ -24,6 +24,27 @@ public sealed class BackupErrorsTests : WorkspaceTests
     }
 
     [Test]
+    public async Task Backup_TempFolderCannotBeCreated_Returns500WithItsReason_AndFreesItsSlot()
+    {
+        await CreateDatabaseAsync(transmissions: 10);
+        using var client = CreateServer().CreateOperatorClient();
+
+        // A file where the temp folder should be.
+        Directory.Delete(Workspace.BackupTempDirectory, recursive: true);
+        await File.WriteAllTextAsync(Workspace.BackupTempDirectory, "not a folder");
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            using var failed = await client.GetAsync("/api/backup");
+            failed.StatusCode.Should().Be(HttpStatusCode.InternalServerError, "the second attempt too: the first must not keep the only slot");
+            (await failed.ErrorMemberAsync()).Should().StartWith("The snapshot failed:").And.Contain(Workspace.BackupTempDirectory);
+        }
+
+        File.Delete(Workspace.BackupTempDirectory);
+        Directory.CreateDirectory(Workspace.BackupTempDirectory);
+        (await client.GetAsync("/api/backup")).StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
+    [Test]
     public async Task Backup_OfDamagedDatabase_Returns500AndLeavesNothingBehind()
     {
         await CreateDatabaseAsync(transmissions: 3_000, payloadBytes: 200);

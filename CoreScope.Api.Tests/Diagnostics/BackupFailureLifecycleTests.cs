@@ -1,10 +1,5 @@
-using System.Net;
-using System.Text.Json;
-using CoreScope.Api.Tests.Infrastructure;
-using FluentAssertions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
-using NUnit.Framework;
 
 namespace CoreScope.Api.Tests.Diagnostics;
 
@@ -18,8 +13,7 @@ public sealed class BackupFailureLifecycleTests : WorkspaceTests
     [Test]
     public async Task BackupsStopWorking_HealthMetricsAndOneWebhookSaySo_DegradedAfterMaxAge_ThenOneRecovery()
     {
-        await TestDatabase.CreateAsync(Workspace.DatabasePath);
-        TestDatabase.Populate(Workspace.DatabasePath, transmissions: 20);
+        await CreateDatabaseAsync(transmissions: 20);
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 3, 1, 3, 0, 0, TimeSpan.Zero));
         await using var receiver = await WebhookReceiver.StartAsync();
         await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey, new Dictionary<string, string?>

@@ -1,10 +1,5 @@
-using System.Net;
-using System.Text.Json;
-using CoreScope.Api.Tests.Infrastructure;
-using FluentAssertions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
-using NUnit.Framework;
 
 namespace CoreScope.Api.Tests.Diagnostics;
 
@@ -20,8 +15,7 @@ public sealed class BackupHealthTests : WorkspaceTests
     public async Task CreateDatabase()
     {
         _clock = new FakeTimeProvider(new DateTimeOffset(2026, 3, 1, 2, 0, 0, TimeSpan.Zero));
-        await TestDatabase.CreateAsync(Workspace.DatabasePath);
-        TestDatabase.Populate(Workspace.DatabasePath, transmissions: 20);
+        await CreateDatabaseAsync(transmissions: 20);
     }
 
     [Test]

@@ -1,12 +1,7 @@
 using System.Diagnostics;
-using System.Net;
 using System.Net.Http.Json;
-using CoreScope.Api.Tests.Infrastructure;
-using CoreScope.Api.Tests.Packets;
 using CoreScope.Data.Monitoring;
-using FluentAssertions;
 using Microsoft.Extensions.DependencyInjection;
-using NUnit.Framework;
 
 namespace CoreScope.Api.Tests.Diagnostics;
 
@@ -16,8 +11,7 @@ public sealed class MetricsTests : WorkspaceTests
     [SetUp]
     public async Task CreateDatabase()
     {
-        await TestDatabase.CreateAsync(Workspace.DatabasePath);
-        TestDatabase.Populate(Workspace.DatabasePath, transmissions: 20);
+        await CreateDatabaseAsync(transmissions: 20);
     }
 
     [Test]
@@ -32,8 +26,8 @@ public sealed class MetricsTests : WorkspaceTests
         BreakTempFolder();
         (await client.GetAsync("/api/backup")).StatusCode.Should().Be(HttpStatusCode.InternalServerError);
         (await client.GetAsync("/api/backup?compress=zip")).StatusCode.Should().Be(HttpStatusCode.BadRequest, "a refused request is no backup attempt");
-        (await client.PostAsJsonAsync("/api/packets", new { hex = PacketDecoderTests.AdvertHex })).EnsureSuccessStatusCode();
-        (await client.PostAsJsonAsync("/api/packets", new { hex = PacketDecoderTests.AdvertHex, observerId = "OTHER" })).EnsureSuccessStatusCode();
+        (await client.PostAsJsonAsync("/api/packets", new { hex = SamplePackets.Advert })).EnsureSuccessStatusCode();
+        (await client.PostAsJsonAsync("/api/packets", new { hex = SamplePackets.Advert, observerId = "OTHER" })).EnsureSuccessStatusCode();
         (await client.PostAsJsonAsync("/api/packets", new { hex = "zz" })).StatusCode.Should().Be(HttpStatusCode.BadRequest);
 
         var text = "";

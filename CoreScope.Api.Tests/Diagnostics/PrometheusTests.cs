@@ -1,8 +1,4 @@
-using System.Net;
 using System.Text.RegularExpressions;
-using CoreScope.Api.Tests.Infrastructure;
-using FluentAssertions;
-using NUnit.Framework;
 
 namespace CoreScope.Api.Tests.Diagnostics;
 
@@ -26,8 +22,7 @@ public sealed partial class PrometheusTests : WorkspaceTests
             Assert.Ignore("Debian's prometheus is not installed (apt-get install prometheus; .ci/setup does it).");
         }
 
-        await TestDatabase.CreateAsync(Workspace.DatabasePath);
-        TestDatabase.Populate(Workspace.DatabasePath, transmissions: 50);
+        await CreateDatabaseAsync(transmissions: 50);
         await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
         var address = factory.StartKestrel();
         using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);

@@ -1,12 +1,7 @@
 using System.Diagnostics;
-using System.Net;
-using System.Text.Json;
-using CoreScope.Api.Tests.Infrastructure;
 using CoreScope.Data.Monitoring;
-using FluentAssertions;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
-using NUnit.Framework;
 
 namespace CoreScope.Api.Tests.Notify;
 
@@ -19,8 +14,7 @@ public sealed class WebhookAlertTests : WorkspaceTests
     [SetUp]
     public async Task CreateDatabase()
     {
-        await TestDatabase.CreateAsync(Workspace.DatabasePath);
-        TestDatabase.Populate(Workspace.DatabasePath, transmissions: 20);
+        await CreateDatabaseAsync(transmissions: 20);
     }
 
     [Test]

@@ -40,7 +40,7 @@ public sealed class BackupService(
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
             // Without this the slot stayed taken and every later backup was a 429 until a restart
-            // (BackupFailureTests.Backup_TempFolderCannotBeCreated_Is500WithItsReason_AndFreesItsSlot).
+            // (BackupErrorsTests.Backup_TempFolderCannotBeCreated_Returns500WithItsReason_AndFreesItsSlot).
             slot.Dispose();
             throw SnapshotFailures.Classify(exception, TempDirectory);
         }
