@@ -1,7 +1,7 @@
 using CoreScope.Data.Backup;
 using CoreScope.Data.Connections;
 using CoreScope.Data.Maintenance;
-using CoreScope.Data.Monitoring;
+using CoreScope.Data.Diagnostics;
 using CoreScope.Data.Notify;
 using CoreScope.Data.Options;
 using CoreScope.Data.Packets;

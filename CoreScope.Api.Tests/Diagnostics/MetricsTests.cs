@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Net.Http.Json;
-using CoreScope.Data.Monitoring;
+using CoreScope.Data.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace CoreScope.Api.Tests.Diagnostics;

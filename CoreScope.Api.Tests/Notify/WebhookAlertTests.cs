@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using CoreScope.Data.Monitoring;
+using CoreScope.Data.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 

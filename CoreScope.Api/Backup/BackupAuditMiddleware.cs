@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using CoreScope.Data.Monitoring;
+using CoreScope.Data.Diagnostics;
 using Microsoft.AspNetCore.Diagnostics;
 
 namespace CoreScope.Api.Backup;

@@ -1,5 +1,5 @@
 using CoreScope.Api.Options;
-using CoreScope.Data.Monitoring;
+using CoreScope.Data.Diagnostics;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 

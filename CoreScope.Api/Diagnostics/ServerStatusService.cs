@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using CoreScope.Data;
-using CoreScope.Data.Monitoring;
+using CoreScope.Data.Diagnostics;
 using CoreScope.Data.Reads;
 
 namespace CoreScope.Api.Diagnostics;

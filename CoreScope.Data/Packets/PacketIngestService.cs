@@ -1,7 +1,7 @@
 using System.Data.SQLite;
 using System.Text.Json;
 using CoreScope.Data.Connections;
-using CoreScope.Data.Monitoring;
+using CoreScope.Data.Diagnostics;
 using Dapper;
 
 namespace CoreScope.Data.Packets;

@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 
-namespace CoreScope.Data.Monitoring;
+namespace CoreScope.Data.Diagnostics;
 
 /// <summary>
 /// Counts ingested packets by what became of them (<c>corescope_ingest_packets_total{outcome}</c>): <c>new</c> (a

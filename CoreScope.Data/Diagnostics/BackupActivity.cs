@@ -1,8 +1,9 @@
 using System.Diagnostics.Metrics;
 using CoreScope.Data.Notify;
+using CoreScope.Data.Options;
 using Microsoft.Extensions.Options;
 
-namespace CoreScope.Data.Monitoring;
+namespace CoreScope.Data.Diagnostics;
 
 /// <summary>
 /// What <c>/api/health</c> says of backups. <c>Stale</c>: the newest good backup (or, when none is known, the server's

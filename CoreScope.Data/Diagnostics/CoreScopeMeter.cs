@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 
-namespace CoreScope.Data.Monitoring;
+namespace CoreScope.Data.Diagnostics;
 
 /// <summary>
 /// The <c>CoreScope</c> meter every instrument of ours hangs on. It comes from the host's <see cref="IMeterFactory"/>

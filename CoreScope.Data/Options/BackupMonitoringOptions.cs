@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace CoreScope.Data.Monitoring;
+namespace CoreScope.Data.Options;
 
 /// <summary>
 /// When health calls backups stale (section <c>CoreScope:Backup</c>, beside <c>BackupOptions</c>, so operators keep

@@ -1,4 +1,4 @@
-namespace CoreScope.Data.Monitoring;
+namespace CoreScope.Data.Diagnostics;
 
 /// <summary>What started a backup; the <c>trigger</c> label of <c>corescope_backups_total</c>.</summary>
 /// <remarks>

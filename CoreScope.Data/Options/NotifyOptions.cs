@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace CoreScope.Data.Notify;
+namespace CoreScope.Data.Options;
 
 /// <summary>Where and how failure alerts are sent (section <c>CoreScope:Notify</c>); docs/operators.md has the JSON.</summary>
 public sealed class NotifyOptions
