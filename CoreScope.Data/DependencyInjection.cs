@@ -43,12 +43,11 @@ public static class DependencyInjection
         return services;
     }
 
-    /// <summary>
-    /// The record of backup activity (health, the CoreScope meter) and the webhook alerts it raises. Hosts provide
-    /// <c>IMeterFactory</c> (ASP.NET Core's and the generic host do).
-    /// </summary>
+    /// <summary>The record of backup activity (health, the CoreScope meter) and the webhook alerts it raises.</summary>
     private static IServiceCollection AddBackupMonitoring(this IServiceCollection services)
     {
+        // The meter factory; ASP.NET Core's host registers it already, a bare service collection (a tool, a bench) does not.
+        services.AddMetrics();
         services.AddOptions<BackupMonitoringOptions>().BindConfiguration(BackupMonitoringOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<NotifyOptions>().BindConfiguration(NotifyOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<CoreScopeMeter>();

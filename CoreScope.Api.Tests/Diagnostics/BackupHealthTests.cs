@@ -1,3 +1,4 @@
+using CoreScope.Data.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 
@@ -131,6 +132,27 @@ public sealed class BackupHealthTests : WorkspaceTests
 
         File.Move(Workspace.DatabasePath, Workspace.DatabasePath + ".moved");
         (await StatusAsync(client)).Should().Be((HttpStatusCode.ServiceUnavailable, "down"), "down outranks degraded, and only down is a 503");
+    }
+
+    [Test]
+    public async Task Health_AfterARestart_TakesTheNewestStoredBackupTheStoreRemembers_WithoutCountingIt()
+    {
+        await using var factory = Server(maxAgeHours: "26");
+        using var client = factory.CreateClient(key: null);
+        var activity = factory.Services.GetRequiredService<BackupActivity>();
+
+        // What issue 12's store calls at start with the newest manifest of its catalogue: 30 hours old, so stale.
+        activity.RememberNewestStoredBackup(_clock.GetUtcNow().AddHours(-30), 4096, BackupTrigger.Schedule, "20260227T200000Z");
+        activity.RememberNewestStoredBackup(_clock.GetUtcNow().AddHours(-40), 2048, BackupTrigger.Manual, "20260227T100000Z");
+
+        using var health = await HealthAsync(client);
+        health.RootElement.GetProperty("status").GetString().Should().Be("degraded", "the newest stored backup is 30 hours old, MaxAgeHours 26");
+        var backup = health.RootElement.GetProperty("backup");
+        backup.GetProperty("lastSuccessAt").GetString().Should().Be("2026-02-27T20:00:00.000Z", "an older one found later does not replace it");
+        backup.GetProperty("lastSuccessSizeBytes").GetInt64().Should().Be(4096);
+        backup.GetProperty("lastSuccessAgeSeconds").GetDouble().Should().Be(30 * 3600);
+        MetricsTests.Sample(await client.GetStringAsync("/metrics"), "corescope_backups_total", "outcome=\"success\"", "trigger=\"schedule\"")
+            .Should().Be(0, "a backup found on disk is not a backup made now");
     }
 
     [Test]
