@@ -158,6 +158,28 @@ public sealed class WebhookAlertTests : WorkspaceTests
     }
 
     [Test]
+    public async Task FullQueue_DropsTheNewAlertWithALogLine_InsteadOfWaiting()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync(delay: TimeSpan.FromSeconds(5));
+        await using var factory = Server(receiver, extra: new() { ["CoreScope:Notify:QueueCapacity"] = "1" });
+        using var client = factory.CreateClient(key: null);
+        (await client.GetAsync("/api/health")).EnsureSuccessStatusCode();
+        var activity = factory.Services.GetRequiredService<BackupActivity>();
+
+        // One alert in flight at the slow receiver, one waiting, and a third with no room.
+        var stopwatch = Stopwatch.StartNew();
+        activity.RecordDrill("20260301T030000Z", CheckOutcome.Failed, TimeSpan.FromSeconds(1), "rows differ");
+        await receiver.WaitForBodiesAsync(1);
+        activity.RecordOffsiteFailed("s3-eu", "20260301T030000Z", "403 Forbidden");
+        activity.RecordOffsiteFailed("azure-we", "20260301T030000Z", "AuthorizationFailure");
+        stopwatch.Stop();
+
+        stopwatch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(2), "recording never waits for the receiver");
+        factory.Logs.Lines.Should().Contain(line => line.Message.Contains("The webhook queue is full", StringComparison.Ordinal)
+            && line.Message.Contains("azure-we", StringComparison.Ordinal));
+    }
+
+    [Test]
     public async Task WithoutWebhookUrl_NothingIsSent_AndBackupsWork()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
