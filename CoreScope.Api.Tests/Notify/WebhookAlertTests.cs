@@ -153,7 +153,8 @@ public sealed class WebhookAlertTests : WorkspaceTests
         events[0].GetProperty("text").GetString().Should().Contain("restore drill of backup 20260301T030000Z failed").And.Contain("rows differ");
         events[1].GetProperty("severity").GetString().Should().Be("warning");
         events[1].GetProperty("source").GetString().Should().Be("s3-eu");
-        events[1].GetProperty("reason").GetString().Should().Contain("403 Forbidden");
+        events[1].GetProperty("reason").GetString().Should().Be("403 Forbidden");
+        events[1].GetProperty("text").GetString().Should().Be("CoreScope on mesh-box-7: the offsite copy of backup 20260301T030000Z to s3-eu failed: 403 Forbidden");
         events[3].GetProperty("backupId").GetString().Should().Be("20260303T030000Z");
     }
 

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using System.Globalization;
 using CoreScope.Data.Notify;
 using CoreScope.Data.Options;
 using Microsoft.Extensions.Options;
@@ -144,7 +145,8 @@ public sealed class BackupActivity
         _backups.Add(1, triggerTag, new KeyValuePair<string, object?>(OutcomeTag, "success"));
         _backupDuration.Record(duration.TotalSeconds, triggerTag);
         _backupBytes.Add(sizeBytes, triggerTag);
-        _alerts.Succeeded(AlertSubject.Backup, label, backupId, $"{label} backup of {FormatBytes(sizeBytes)} made in {duration.TotalSeconds:0.#} s");
+        _alerts.Succeeded(AlertSubject.Backup, label, backupId,
+            string.Create(CultureInfo.InvariantCulture, $"{label} backup of {FormatBytes(sizeBytes)} made in {duration.TotalSeconds:0.#} s"));
     }
 
     /// <summary>A backup was attempted and did not end with a delivered copy; <paramref name="reason"/> says why, for the operator.</summary>
@@ -180,7 +182,8 @@ public sealed class BackupActivity
         _drills.Add(1, new KeyValuePair<string, object?>(OutcomeTag, label));
         if (outcome == CheckOutcome.Passed)
         {
-            _alerts.Succeeded(AlertSubject.Drill, "drill", backupId, $"restore drill passed in {duration.TotalSeconds:0.#} s");
+            _alerts.Succeeded(AlertSubject.Drill, "drill", backupId,
+                string.Create(CultureInfo.InvariantCulture, $"restore drill of backup {backupId} passed in {duration.TotalSeconds:0.#} s"));
         }
         else
         {
@@ -201,7 +204,7 @@ public sealed class BackupActivity
     {
         var label = TargetLabel(target);
         _offsiteCopies.Add(1, new KeyValuePair<string, object?>("target", label), new KeyValuePair<string, object?>(OutcomeTag, "success"));
-        _alerts.Succeeded(AlertSubject.Offsite, label, backupId, $"copied to {label}");
+        _alerts.Succeeded(AlertSubject.Offsite, label, backupId, $"backup {backupId} copied to {label}");
     }
 
     /// <summary>A stored backup could not be copied to an offsite target after its retries.</summary>
@@ -209,7 +212,7 @@ public sealed class BackupActivity
     {
         var label = TargetLabel(target);
         _offsiteCopies.Add(1, new KeyValuePair<string, object?>("target", label), new KeyValuePair<string, object?>(OutcomeTag, "failure"));
-        _alerts.Failed(AlertSubject.Offsite, label, backupId, $"copy to {label} failed: {reason}");
+        _alerts.Failed(AlertSubject.Offsite, label, backupId, reason);
     }
 
     /// <summary>What the store holds now; the store calls it at start and after every change (store, delete, retention).</summary>
@@ -298,7 +301,7 @@ public sealed class BackupActivity
     }
 
     private static string FormatBytes(long bytes) =>
-        bytes >= 1 << 30 ? $"{bytes / (double)(1 << 30):0.##} GiB"
-        : bytes >= 1 << 20 ? $"{bytes / (double)(1 << 20):0.#} MiB"
-        : $"{bytes / 1024.0:0.#} KiB";
+        bytes >= 1 << 30 ? string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1 << 30):0.##} GiB")
+        : bytes >= 1 << 20 ? string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1 << 20):0.#} MiB")
+        : string.Create(CultureInfo.InvariantCulture, $"{bytes / 1024.0:0.#} KiB");
 }

@@ -63,7 +63,7 @@ public sealed class BackupAlerts
         {
             AlertSubject.Backup => ("backup.failed", "critical", $"the {source} backup failed"),
             AlertSubject.Drill => ("drill.failed", "critical", $"the restore drill of backup {backupId} failed"),
-            _ => ("offsite.failed", "warning", $"the offsite copy of backup {backupId} failed"),
+            _ => ("offsite.failed", "warning", $"the offsite copy of backup {backupId} to {source} failed"),
         };
         Enqueue(eventName, severity, source, backupId, reason, $"{what}: {reason}");
     }
@@ -105,8 +105,8 @@ public sealed class BackupAlerts
         if (!_queue.Writer.TryWrite(alert))
         {
             _logger.LogError(
-                "The webhook queue is full ({Capacity} alerts waiting: the receiver is down or slow); dropped {Event}: {Reason}",
-                _options.QueueCapacity, eventName, alert.Reason);
+                "The webhook queue is full ({Capacity} alerts waiting: the receiver is down or slow); dropped {Event}: {Text}",
+                _options.QueueCapacity, eventName, alert.Text);
         }
     }
 
