@@ -41,6 +41,11 @@ public sealed partial class PrometheusTests : WorkspaceTests
         var age = await prometheus.QueryAsync("time() - corescope_backup_last_success_timestamp_seconds");
         double.Parse(age[0].GetProperty("value")[1].GetString()!, System.Globalization.CultureInfo.InvariantCulture).Should().BeLessThan(120);
         (await prometheus.QueryAsync("http_server_request_duration_seconds_count{http_route=\"api/backup\"}")).GetArrayLength().Should().BePositive();
+
+        // Prometheus's own measure of the scrape, over the last minute of one-second scrapes.
+        var scrape = await prometheus.QueryAsync("max_over_time(scrape_duration_seconds{job=\"corescope\"}[1m]) * 1000");
+        var median = await prometheus.QueryAsync("quantile_over_time(0.5, scrape_duration_seconds{job=\"corescope\"}[1m]) * 1000");
+        TestContext.Out.WriteLine($"Prometheus scrape_duration_seconds: median {median[0].GetProperty("value")[1].GetString()} ms, max {scrape[0].GetProperty("value")[1].GetString()} ms");
     }
 
     [Test]

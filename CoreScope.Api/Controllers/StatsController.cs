@@ -36,7 +36,7 @@ public sealed class StatsController(ServerStatusService statusService) : Control
     [ProducesResponseType(typeof(BackupHealth), StatusCodes.Status503ServiceUnavailable)]
     public IActionResult BackupHealth()
     {
-        var backup = statusService.BackupHealth();
+        var backup = statusService.GetBackupHealth();
         return StatusCode(backup.Stale ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK, backup);
     }
 

@@ -37,7 +37,7 @@ public sealed class ServerStatusService(
         var perf = perfCollector.Snapshot();
         using var process = Process.GetCurrentProcess();
         var uptime = serverInfo.Uptime;
-        var backup = BackupHealth();
+        var backup = GetBackupHealth();
         return new HealthResponse(
             error is not null ? HealthStatus.Down : backup.Stale ? HealthStatus.Degraded : HealthStatus.Ok,
             ServerInfo.Engine,
@@ -54,7 +54,7 @@ public sealed class ServerStatusService(
     }
 
     /// <summary>The backup section of health alone, from memory: no database read, so it answers even when the database does not.</summary>
-    public BackupHealth BackupHealth()
+    public BackupHealth GetBackupHealth()
     {
         var status = backupActivity.Status();
         return new BackupHealth(
