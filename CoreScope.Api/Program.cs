@@ -28,6 +28,9 @@ builder.Services.AddCoreScopeMetrics(builder.Configuration);
 // The backup download's settings and its per-client rate limit.
 builder.Services.AddBackupDownloads();
 
+// Time-limited download links for stored backups, under Data Protection keys kept beside the database.
+builder.Services.AddBackupLinks();
+
 // OpenAPI with an API-key scheme, so Swagger UI's Authorize sends the key on the operations that need it.
 builder.Services.AddCoreScopeOpenApi();
 

@@ -1,6 +1,7 @@
 using CoreScope.Data.Backup;
 using CoreScope.Data.Connections;
 using CoreScope.Data.Options;
+using CoreScope.Data.Store;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -8,11 +9,12 @@ using Microsoft.Extensions.Options;
 namespace CoreScope.Data;
 
 /// <summary>
-/// Start-up work that must finish before the first request: the schema, on the writer connection, and the
-/// removal of snapshot folders a crash left behind.
+/// Start-up work that must finish before the first request: the schema, on the writer connection, the
+/// removal of snapshot folders a crash left behind, and the backup store's sweep and catalogue.
 /// </summary>
 internal sealed class DatabaseInitializer(
     DatabaseWriter writer,
+    BackupStore store,
     IOptions<BackupOptions> backupOptions,
     ILogger<DatabaseInitializer> logger) : IHostedService
 {
@@ -20,6 +22,7 @@ internal sealed class DatabaseInitializer(
     {
         await writer.InitializeAsync(cancellationToken);
         SnapshotFolders.SweepStale(backupOptions.Value.ResolvedTempDirectory, logger);
+        store.Initialize();
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -7,11 +7,17 @@ using CoreScope.Data.Options;
 using CoreScope.Data.Packets;
 using CoreScope.Data.Reads;
 using CoreScope.Data.Schema;
+using CoreScope.Data.Scheduling;
+using CoreScope.Data.Store;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+<<<<<<< HEAD
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using Polly;
+=======
+using Microsoft.Extensions.Options;
+>>>>>>> 98624da (Backup store: snapshots written straight into the store as .partial, fsynced, renamed, with JSON manifests; restic-style retention; cron schedule that skips when PRAGMA data_version is unchanged; endpoints, resumable file downloads and Data Protection links)
 
 namespace CoreScope.Data;
 
@@ -23,6 +29,10 @@ public static class DependencyInjection
         services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<BackupOptions>().BindConfiguration(BackupOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<BackupStoreOptions>().BindConfiguration(BackupStoreOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<BackupRetentionOptions>().BindConfiguration(BackupRetentionOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<BackupScheduleOptions>().BindConfiguration(BackupScheduleOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<BackupScheduleOptions>, BackupScheduleOptionsValidator>();
 
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<DatabaseLocation>();
@@ -31,6 +41,8 @@ public static class DependencyInjection
         services.AddSingleton<DatabaseWriter>();
         services.AddSingleton<SnapshotSlots>();
         services.AddSingleton<BackupService>();
+        services.AddSingleton<DatabaseChanges>();
+        services.AddSingleton<BackupStore>();
         services.AddSingleton<PacketIngestService>();
         services.AddSingleton<PacketReader>();
         services.AddSingleton<NodeReader>();
@@ -39,6 +51,7 @@ public static class DependencyInjection
         services.AddSingleton<PruneService>();
 
         services.AddHostedService<DatabaseInitializer>();
+<<<<<<< HEAD
         services.AddBackupMonitoring();
         return services;
     }
@@ -83,6 +96,11 @@ public static class DependencyInjection
 
                 pipeline.AddTimeout(TimeSpan.FromSeconds(options.AttemptTimeoutSeconds));
             });
+=======
+
+        // After the initializer: the schedule's first run finds the schema in place and the store's catalogue read.
+        services.AddHostedService<ScheduledBackupService>();
+>>>>>>> 98624da (Backup store: snapshots written straight into the store as .partial, fsynced, renamed, with JSON manifests; restic-style retention; cron schedule that skips when PRAGMA data_version is unchanged; endpoints, resumable file downloads and Data Protection links)
         return services;
     }
 }

@@ -6,8 +6,9 @@ using Microsoft.AspNetCore.Diagnostics;
 namespace CoreScope.Api.Backup;
 
 /// <summary>
-/// Writes one audit line per backup request, whatever became of it (refused, failed, aborted, sent): the
-/// client's address, the outcome, the bytes that reached the socket, the snapshot time and the total time.
+/// Writes one audit line per backup request or stored-backup download, whatever became of it (refused, failed,
+/// aborted, sent): the client's address, the outcome, the bytes that reached the socket, the snapshot time, the
+/// total time, the path and the <c>Range</c> asked for (a resumed download shows where it resumed).
 /// The API key is never part of it. What it says of the snapshot it reads from the response itself (its
 /// <c>Content-Length</c> and <see cref="BackupDownloadResult.SnapshotMsHeader"/>), so the action tells it nothing.
 /// The same reading is recorded as the download's outcome for health, metrics and alerts (<see cref="BackupActivity"/>):
@@ -26,26 +27,37 @@ public sealed class BackupAuditMiddleware(RequestDelegate next, BackupActivity b
         {
             var response = context.Response;
             var status = response.StatusCode;
+            var sending = status is StatusCodes.Status200OK or StatusCodes.Status206PartialContent;
             var aborted = context.RequestAborted.IsCancellationRequested
-                || (status == StatusCodes.Status200OK && response.ContentLength is { } expected && countingBody.BytesWritten < expected);
+                || (sending && response.ContentLength is { } expected && countingBody.BytesWritten < expected);
             var snapshotMs = response.Headers[BackupDownloadResult.SnapshotMsHeader].ToString();
             var outcome = status switch
             {
-                StatusCodes.Status200OK when aborted => "aborted",
-                StatusCodes.Status200OK => "sent",
+                _ when sending && aborted => "aborted",
+                _ when sending => "sent",
+                StatusCodes.Status304NotModified => "not-modified",
                 StatusCodes.Status401Unauthorized or StatusCodes.Status403Forbidden => "denied",
                 StatusCodes.Status429TooManyRequests => "throttled",
                 _ => "failed",
             };
+            var range = context.Request.Headers.Range.ToString();
             logger.LogInformation(
-                "Backup audit: client={Client} outcome={Outcome} status={Status} bytes={Bytes} snapshotMs={SnapshotMs} totalMs={TotalMs}",
+                "Backup audit: client={Client} outcome={Outcome} status={Status} bytes={Bytes} snapshotMs={SnapshotMs} totalMs={TotalMs} path={Path} range={Range}",
                 context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
                 outcome,
                 status,
                 countingBody.BytesWritten,
                 snapshotMs.Length > 0 ? snapshotMs : "-",
-                stopwatch.ElapsedMilliseconds);
-            RecordActivity(context, outcome, countingBody.BytesWritten, snapshotMs);
+                stopwatch.ElapsedMilliseconds,
+                PathWithoutToken(context.Request.Path),
+                range.Length > 0 ? range : "-");
+
+            // A download of a stored backup is not a backup: the store records those when it makes them.
+            if (context.Request.Path.Equals("/api/backup", StringComparison.OrdinalIgnoreCase))
+            {
+                RecordActivity(context, outcome, countingBody.BytesWritten, snapshotMs);
+            }
+
             return Task.CompletedTask;
         });
 
@@ -74,6 +86,12 @@ public sealed class BackupAuditMiddleware(RequestDelegate next, BackupActivity b
             backupActivity.RecordBackupFailed(BackupTrigger.Download, reason);
         }
     }
+
+    // A link's token downloads its backup until it expires: it stays out of the log like the key does.
+    private static string PathWithoutToken(PathString path) =>
+        path.StartsWithSegments("/" + BackupLinks.RoutePrefix, StringComparison.OrdinalIgnoreCase)
+            ? "/" + BackupLinks.RoutePrefix + "/…"
+            : path.Value ?? "";
 
     /// <summary>Passes writes through to the response body and counts them.</summary>
     private sealed class CountingStream(Stream inner) : Stream

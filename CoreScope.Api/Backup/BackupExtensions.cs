@@ -1,4 +1,8 @@
 using CoreScope.Api.Options;
+using CoreScope.Data.Connections;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.DataProtection.Repositories;
 
 namespace CoreScope.Api.Backup;
 
@@ -13,12 +17,48 @@ public static class BackupExtensions
         return services;
     }
 
-    /// <summary>One audit line per backup request, including the ones refused before the action runs.</summary>
+    /// <summary>
+    /// Links to stored backups: Data Protection with its keys in a folder beside the database (so links survive a
+    /// restart, and a copy of the server's data folder carries them), readable by the server's user only.
+    /// </summary>
+    public static IServiceCollection AddBackupLinks(this IServiceCollection services)
+    {
+        services.AddOptions<BackupLinkOptions>().BindConfiguration(BackupLinkOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddDataProtection().SetApplicationName("CoreScope.Analyzer");
+        services.AddOptions<KeyManagementOptions>().Configure<DatabaseLocation, ILoggerFactory>((options, database, loggerFactory) =>
+        {
+            var folder = new DirectoryInfo(Path.Combine(Path.GetDirectoryName(database.FilePath)!, KeysFolderName));
+            folder.Create();
+            if (!OperatingSystem.IsWindows())
+            {
+                folder.UnixFileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+            }
+
+            options.XmlRepository = new FileSystemXmlRepository(folder, loggerFactory);
+        });
+        services.AddSingleton<BackupLinks>();
+        return services;
+    }
+
+    /// <summary>The folder beside the database that holds the keys download links are protected with.</summary>
+    public const string KeysFolderName = "data-protection-keys";
+
+    /// <summary>
+    /// One audit line per backup request (<c>GET /api/backup</c>) and per download of a stored backup, including the
+    /// ones refused before the action runs.
+    /// </summary>
     public static WebApplication UseBackupAudit(this WebApplication app)
     {
-        app.UseWhen(
-            context => context.Request.Path.StartsWithSegments("/api/backup", StringComparison.OrdinalIgnoreCase),
-            branch => branch.UseMiddleware<BackupAuditMiddleware>());
+        app.UseWhen(IsAudited, branch => branch.UseMiddleware<BackupAuditMiddleware>());
         return app;
+    }
+
+    private static bool IsAudited(HttpContext context)
+    {
+        var path = context.Request.Path;
+        return path.StartsWithSegments("/api/backup", StringComparison.OrdinalIgnoreCase)
+            || path.StartsWithSegments("/" + BackupLinks.RoutePrefix, StringComparison.OrdinalIgnoreCase)
+            || (path.StartsWithSegments("/api/backups", StringComparison.OrdinalIgnoreCase)
+                && path.Value!.EndsWith("/file", StringComparison.OrdinalIgnoreCase));
     }
 }

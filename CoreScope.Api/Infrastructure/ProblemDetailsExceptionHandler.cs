@@ -1,5 +1,7 @@
 using CoreScope.Data;
+using CoreScope.Api.Backup;
 using CoreScope.Data.Backup;
+using CoreScope.Data.Store;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 
@@ -38,6 +40,12 @@ public sealed class ProblemDetailsExceptionHandler(
                 (StatusCodes.Status500InternalServerError, "The snapshot failed verification", e.Message),
             BackupFailedException e =>
                 (StatusCodes.Status500InternalServerError, "The backup failed", e.Message),
+            StoredBackupNotFoundException e =>
+                (StatusCodes.Status404NotFound, "No such stored backup", e.Message),
+            StoredBackupDamagedException e =>
+                (StatusCodes.Status409Conflict, "The stored backup is damaged", e.Message),
+            BackupLinkRefusedException e =>
+                (StatusCodes.Status403Forbidden, "Download link refused", e.Message),
             InvalidInputException e =>
                 (StatusCodes.Status400BadRequest, "Bad request", e.Message),
             BadHttpRequestException e =>

@@ -32,6 +32,7 @@ public sealed class BackupService(
     public async Task<BackupSnapshot> CreateSnapshotAsync(SnapshotRequest request, CancellationToken cancellationToken)
     {
         var slot = await slots.AcquireAsync(cancellationToken);
+<<<<<<< HEAD
         string folder;
         try
         {
@@ -46,6 +47,10 @@ public sealed class BackupService(
         }
 
         var snapshot = new BackupSnapshot(folder, slot)
+=======
+        var folder = SnapshotFolders.Create(TempDirectory);
+        var snapshot = new BackupSnapshot(folder, slot, ownsFolder: true)
+>>>>>>> 98624da (Backup store: snapshots written straight into the store as .partial, fsynced, renamed, with JSON manifests; restic-style retention; cron schedule that skips when PRAGMA data_version is unchanged; endpoints, resumable file downloads and Data Protection links)
         {
             CreatedAt = timeProvider.GetUtcNow(),
             Gzip = request.Gzip,
@@ -54,19 +59,16 @@ public sealed class BackupService(
         };
         try
         {
-            var databaseFile = Path.Combine(folder, "corescope.db");
-            var stopwatch = Stopwatch.StartNew();
-            await WriteCopyAsync(snapshot.Method, databaseFile, request, cancellationToken);
-            snapshot.SnapshotDuration = stopwatch.Elapsed;
-            (snapshot.Transmissions, snapshot.Observations) = await CountRowsAsync(databaseFile, cancellationToken);
-            snapshot.FilePath = databaseFile;
+            // Compressing ahead (verify and gzip) writes the gzip beside the database before the database goes.
+            var copies = request is { Verify: true, Gzip: true } ? 2 : 1;
+            await WriteAndDescribeAsync(snapshot, Path.Combine(folder, "corescope.db"), copies, StorageLocation.TempFolder, cancellationToken);
 
             if (request.Verify)
             {
-                await VerifyIntegrityAsync(databaseFile, cancellationToken);
+                await VerifyIntegrityAsync(snapshot.FilePath, cancellationToken);
                 if (request.Gzip)
                 {
-                    snapshot.FilePath = await StagingFiles.CompressAsync(databaseFile, _options.CompressionLevel, cancellationToken);
+                    snapshot.FilePath = await StagingFiles.CompressAsync(snapshot.FilePath, _options.CompressionLevel, cancellationToken);
                     snapshot.IsCompressedOnDisk = true;
                 }
 
@@ -79,41 +81,89 @@ public sealed class BackupService(
         catch (Exception exception)
         {
             await snapshot.DisposeAsync();
-            if (exception is OperationCanceledException or BackupFailedException)
-            {
-                throw;
-            }
-
-            if (exception is SQLiteException { ResultCode: SQLiteErrorCode.Interrupt } && cancellationToken.IsCancellationRequested)
-            {
-                throw new OperationCanceledException("The snapshot was cancelled.", exception, cancellationToken);
-            }
-
-            throw SnapshotFailures.Classify(exception, folder);
+            throw Translate(exception, folder, StorageLocation.TempFolder, cancellationToken);
         }
     }
 
+    /// <summary>
+    /// Writes a snapshot straight into <paramref name="targetFile"/> (which must not exist), for a caller that keeps
+    /// the file, such as the backup store: the same slot, disk guard, copy and row counts as a download's snapshot,
+    /// without a staging folder, so a stored backup never needs a second copy on disk. <paramref name="copies"/> is
+    /// how many copies of the data the caller's folder must have room for (2 when it compresses the file after).
+    /// Disposing the snapshot frees the slot and deletes <see cref="BackupSnapshot.FilePath"/> if it is still there,
+    /// so a caller that keeps the file moves it away first.
+    /// </summary>
+    public async Task<BackupSnapshot> CreateSnapshotFileAsync(
+        string targetFile, SnapshotMethod? method, int copies, StorageLocation location, CancellationToken cancellationToken)
+    {
+        var slot = await slots.AcquireAsync(cancellationToken);
+        var folder = Path.GetDirectoryName(Path.GetFullPath(targetFile))!;
+        var snapshot = new BackupSnapshot(folder, slot, ownsFolder: false)
+        {
+            CreatedAt = timeProvider.GetUtcNow(),
+            CompressionLevel = _options.CompressionLevel,
+            Method = method ?? _options.DefaultMethod,
+        };
+        try
+        {
+            if (File.Exists(targetFile))
+            {
+                throw new IOException($"{targetFile} exists already; a snapshot never overwrites a file.");
+            }
+
+            await WriteAndDescribeAsync(snapshot, targetFile, copies, location, cancellationToken);
+            snapshot.Length = new FileInfo(targetFile).Length;
+            return snapshot;
+        }
+        catch (Exception exception)
+        {
+            await snapshot.DisposeAsync();
+            throw Translate(exception, folder, location, cancellationToken);
+        }
+    }
+
+    private async Task WriteAndDescribeAsync(
+        BackupSnapshot snapshot, string databaseFile, int copies, StorageLocation location, CancellationToken cancellationToken)
+    {
+        // The file exists from the first page on: the snapshot's disposal must find it, whatever fails next.
+        snapshot.FilePath = databaseFile;
+        var stopwatch = Stopwatch.StartNew();
+        await WriteCopyAsync(snapshot.Method, databaseFile, copies, location, cancellationToken);
+        snapshot.SnapshotDuration = stopwatch.Elapsed;
+        (snapshot.Rows, snapshot.SchemaSteps) = await DescribeAsync(databaseFile, cancellationToken);
+    }
+
+    private static Exception Translate(Exception exception, string folder, StorageLocation location, CancellationToken cancellationToken) =>
+        exception switch
+        {
+            OperationCanceledException or BackupFailedException => exception,
+            SQLiteException { ResultCode: SQLiteErrorCode.Interrupt } when cancellationToken.IsCancellationRequested =>
+                new OperationCanceledException("The snapshot was cancelled.", exception, cancellationToken),
+            _ => SnapshotFailures.Classify(exception, folder, location),
+        };
+
     private const string UsedBytesSql = """
-        SELECT (page_count - freelist_count) * page_size
+        SELECT (page_count - freelist_count) * page_size AS Used, page_count * page_size AS Total
         FROM pragma_page_count(), pragma_freelist_count(), pragma_page_size();
         """;
 
     // For the snapshot's connection only. VACUUM INTO writes its target with the connection's synchronous setting:
-    // the snapshot is a staging file that is deleted after its response and swept after a crash, so fsyncs buy
-    // nothing. On a 1 GB database this took the snapshot from 4.5 s to 4.1 s (docs/benchmarks.md); a larger page
-    // cache was tried too and made no difference.
+    // a download's snapshot is deleted after its response and swept after a crash, and a stored backup is fsynced
+    // once when it is complete, so per-page fsyncs buy nothing. On a 1 GB database this took the snapshot from 4.5 s
+    // to 4.1 s (docs/benchmarks.md); a larger page cache was tried too and made no difference.
     private const string SnapshotConnectionSql = "PRAGMA synchronous = OFF;";
 
     private const string VacuumIntoSql = "VACUUM INTO @path;";
 
-    private async Task WriteCopyAsync(SnapshotMethod method, string databaseFile, SnapshotRequest request, CancellationToken cancellationToken)
+    private async Task WriteCopyAsync(
+        SnapshotMethod method, string databaseFile, int copies, StorageLocation location, CancellationToken cancellationToken)
     {
         await using var connection = await connectionFactory.OpenReadOnlyAsync(cancellationToken);
-        var usedBytes = await connection.ExecuteScalarAsync<long>(new CommandDefinition(UsedBytesSql, cancellationToken: cancellationToken));
+        var (usedBytes, totalBytes) = await connection.QuerySingleAsync<(long, long)>(new CommandDefinition(UsedBytesSql, cancellationToken: cancellationToken));
 
-        // Compressing ahead (verify and gzip) writes the gzip beside the database before the database goes.
-        var snapshotBytes = request is { Verify: true, Gzip: true } ? 2 * usedBytes : usedBytes;
-        DiskSpace.EnsureFree(Path.GetDirectoryName(databaseFile)!, snapshotBytes, usedBytes, _options.FreeSpaceMarginMB);
+        // VACUUM INTO writes the used pages; the backup API copies every page, free ones included.
+        var copyBytes = method == SnapshotMethod.Pages ? totalBytes : usedBytes;
+        DiskSpace.EnsureFree(Path.GetDirectoryName(databaseFile)!, copies * copyBytes, copyBytes, _options.FreeSpaceMarginMB, location);
 
         await connection.ExecuteAsync(new CommandDefinition(SnapshotConnectionSql, cancellationToken: cancellationToken));
 
@@ -133,7 +183,7 @@ public sealed class BackupService(
 
     // The online backup API in one step (-1 pages): one read transaction on the source, so the copy is one point in
     // time however busy the writers are. The target needs no journal or fsync while it is written: a copy that
-    // fails half-way is deleted with its folder, and the download reads it only after it is complete.
+    // fails half-way is deleted, and nothing reads it before it is complete.
     private async Task CopyPagesAsync(SQLiteConnection source, string target, CancellationToken cancellationToken)
     {
         await using var destination = await connectionFactory.OpenFileAsync(target, readOnly: false, cancellationToken);
@@ -141,18 +191,30 @@ public sealed class BackupService(
         source.BackupDatabase(destination, "main", "main", -1, null, 0);
     }
 
-    private const string CountRowsSql = """
-        SELECT (SELECT COUNT(*) FROM transmissions) AS Transmissions,
-               (SELECT COUNT(*) FROM observations) AS Observations;
-        """;
+    private const string TablesSql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name;";
 
-    private async Task<(long Transmissions, long Observations)> CountRowsAsync(string file, CancellationToken cancellationToken)
+    private const string SchemaStepsSql = "SELECT name FROM _migrations ORDER BY rowid;";
+
+    // Every table of the copy with its row count, and the schema steps it records: what a manifest says of a backup
+    // and what a restore checks against. Counted on the finished file, so they describe exactly what was written.
+    private async Task<(IReadOnlyDictionary<string, long> Rows, IReadOnlyList<string> SchemaSteps)> DescribeAsync(
+        string file, CancellationToken cancellationToken)
     {
         await using var connection = await connectionFactory.OpenFileAsync(file, readOnly: true, cancellationToken);
-        return await connection.QuerySingleAsync<(long, long)>(new CommandDefinition(CountRowsSql, cancellationToken: cancellationToken));
-    }
+        var tables = (await connection.QueryAsync<string>(new CommandDefinition(TablesSql, cancellationToken: cancellationToken))).ToList();
+        var rows = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        foreach (var table in tables)
+        {
+            // Table names come from the copy's own sqlite_master, quoted as identifiers.
+            rows[table] = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+                $"SELECT COUNT(*) FROM \"{table.Replace("\"", "\"\"", StringComparison.Ordinal)}\";", cancellationToken: cancellationToken));
+        }
 
-    private const string IntegrityCheckSql = "PRAGMA integrity_check;";
+        var steps = tables.Contains("_migrations")
+            ? (await connection.QueryAsync<string>(new CommandDefinition(SchemaStepsSql, cancellationToken: cancellationToken))).ToList()
+            : [];
+        return (rows, steps);
+    }
 
     /// <summary>Runs <c>PRAGMA integrity_check</c> on a snapshot file; throws when it reports anything but "ok".</summary>
     public async Task VerifyIntegrityAsync(string file, CancellationToken cancellationToken)
@@ -160,8 +222,7 @@ public sealed class BackupService(
         List<string> report;
         try
         {
-            await using var connection = await connectionFactory.OpenFileAsync(file, readOnly: true, cancellationToken);
-            report = (await connection.QueryAsync<string>(new CommandDefinition(IntegrityCheckSql, cancellationToken: cancellationToken))).ToList();
+            report = await CheckIntegrityAsync(file, cancellationToken);
         }
         catch (SQLiteException exception)
         {
@@ -175,5 +236,19 @@ public sealed class BackupService(
                 "The snapshot failed PRAGMA integrity_check, so nothing was sent: " + string.Join("; ", report.Take(5)) +
                 ". Check the live database with PRAGMA integrity_check.");
         }
+    }
+
+    // SQLite stops after 100 problems by default; the first few are what an operator acts on.
+    private const string IntegrityCheckSql = "PRAGMA integrity_check;";
+
+    /// <summary>
+    /// What <c>PRAGMA integrity_check</c> reports on a snapshot file: <c>["ok"]</c>, or its first problems. Throws the
+    /// SQLite error when the file cannot be checked at all.
+    /// </summary>
+    public async Task<List<string>> CheckIntegrityAsync(string file, CancellationToken cancellationToken)
+    {
+        await using var connection = await connectionFactory.OpenFileAsync(file, readOnly: true, cancellationToken);
+        using var interrupt = cancellationToken.Register(connection.Cancel);
+        return (await connection.QueryAsync<string>(new CommandDefinition(IntegrityCheckSql, cancellationToken: cancellationToken))).ToList();
     }
 }

@@ -13,14 +13,17 @@ public sealed record SnapshotRequest(bool Verify = false, bool Gzip = false, Opt
 public sealed class BackupSnapshot : IAsyncDisposable
 {
     private readonly IDisposable _slot;
+    private readonly bool _ownsFolder;
     private int _disposed;
 
-    internal BackupSnapshot(string folderPath, IDisposable slot)
+    internal BackupSnapshot(string folderPath, IDisposable slot, bool ownsFolder)
     {
         FolderPath = folderPath;
         _slot = slot;
+        _ownsFolder = ownsFolder;
     }
 
+    /// <summary>The staging folder, or for a snapshot written into a caller's file, that file's folder (never deleted).</summary>
     public string FolderPath { get; }
 
     /// <summary>The file to send: the database, or its gzip when it was compressed ahead (verify and gzip).</summary>
@@ -36,9 +39,15 @@ public sealed class BackupSnapshot : IAsyncDisposable
     /// <summary>How the snapshot was written.</summary>
     public Options.SnapshotMethod Method { get; internal init; }
 
-    public long Transmissions { get; internal set; }
+    /// <summary>Every table of the snapshot with its row count.</summary>
+    public IReadOnlyDictionary<string, long> Rows { get; internal set; } = new Dictionary<string, long>();
 
-    public long Observations { get; internal set; }
+    /// <summary>The schema steps recorded in the snapshot's <c>_migrations</c>, in the order they were applied.</summary>
+    public IReadOnlyList<string> SchemaSteps { get; internal set; } = [];
+
+    public long Transmissions => Rows.GetValueOrDefault("transmissions");
+
+    public long Observations => Rows.GetValueOrDefault("observations");
 
     /// <summary>True when <see cref="FilePath"/> is already gzip; false when the caller must compress while sending.</summary>
     public bool IsCompressedOnDisk { get; internal set; }
@@ -61,7 +70,15 @@ public sealed class BackupSnapshot : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
-            SnapshotFolders.TryDelete(FolderPath);
+            if (_ownsFolder)
+            {
+                SnapshotFolders.TryDelete(FolderPath);
+            }
+            else
+            {
+                StagingFiles.TryDelete(FilePath);
+            }
+
             _slot.Dispose();
         }
 

@@ -8,7 +8,7 @@ internal static class DiskSpace
     public const long Megabyte = 1024 * 1024;
 
     /// <summary>Throws <see cref="BackupFailedException"/> (insufficient storage) when <paramref name="folder"/> lacks room.</summary>
-    public static void EnsureFree(string folder, long snapshotBytes, long usedBytes, long marginMegabytes)
+    public static void EnsureFree(string folder, long snapshotBytes, long usedBytes, long marginMegabytes, StorageLocation location)
     {
         var needed = snapshotBytes + marginMegabytes * Megabyte;
         var free = FreeBytes(folder);
@@ -16,10 +16,10 @@ internal static class DiskSpace
         {
             throw new BackupFailedException(
                 BackupFailure.InsufficientStorage,
-                $"Not enough free space in the backup temp folder: the snapshot needs {ToMegabytes(needed)} MB " +
+                $"Not enough free space in {location.Description}: the snapshot needs {ToMegabytes(needed)} MB " +
                 $"({ToMegabytes(usedBytes)} MB of data{(snapshotBytes > usedBytes ? ", twice over to compress it ahead" : "")} plus a " +
                 $"{marginMegabytes} MB margin) and {ToMegabytes(free)} MB is free. Free some space or point " +
-                "CoreScope:Backup:TempDirectory at a larger disk.");
+                $"{location.Setting} at a larger disk.");
         }
     }
 
@@ -39,4 +39,12 @@ internal static class DiskSpace
     }
 
     private static string ToMegabytes(long bytes) => (bytes / (double)Megabyte).ToString("0.0", CultureInfo.InvariantCulture);
+}
+
+/// <summary>Where a snapshot is written, in an operator's words, and the setting that moves it.</summary>
+public sealed record StorageLocation(string Description, string Setting)
+{
+    public static StorageLocation TempFolder { get; } = new("the backup temp folder", "CoreScope:Backup:TempDirectory");
+
+    public static StorageLocation Store { get; } = new("the backup store", "CoreScope:Backup:Store:Directory");
 }

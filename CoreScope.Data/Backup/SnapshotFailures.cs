@@ -5,7 +5,10 @@ namespace CoreScope.Data.Backup;
 /// <summary>Tells why a snapshot failed, from what SQLite or the file system threw, in words an operator can act on.</summary>
 internal static class SnapshotFailures
 {
-    public static BackupFailedException Classify(Exception exception, string folder)
+    public static BackupFailedException Classify(Exception exception, string folder) =>
+        Classify(exception, folder, StorageLocation.TempFolder);
+
+    public static BackupFailedException Classify(Exception exception, string folder, StorageLocation location)
     {
         if (exception is SQLiteException sqlite)
         {
@@ -14,8 +17,8 @@ internal static class SnapshotFailures
                 case SQLiteErrorCode.Full:
                     return new BackupFailedException(
                         BackupFailure.InsufficientStorage,
-                        "The backup temp folder's disk filled up while the snapshot was written; the partial file was removed. " +
-                        "Free some space or point CoreScope:Backup:TempDirectory at a larger disk.",
+                        $"The disk of {location.Description} filled up while the snapshot was written; the partial file was removed. " +
+                        $"Free some space or point {location.Setting} at a larger disk.",
                         exception);
                 case SQLiteErrorCode.Corrupt or SQLiteErrorCode.NotADb:
                     return new BackupFailedException(
@@ -30,8 +33,8 @@ internal static class SnapshotFailures
         {
             return new BackupFailedException(
                 BackupFailure.InsufficientStorage,
-                "The backup temp folder's disk is full; the partial file was removed. " +
-                "Free some space or point CoreScope:Backup:TempDirectory at a larger disk.",
+                $"The disk of {location.Description} is full; the partial file was removed. " +
+                $"Free some space or point {location.Setting} at a larger disk.",
                 exception);
         }
 

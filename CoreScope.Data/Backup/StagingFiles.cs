@@ -23,19 +23,59 @@ public static class StagingFiles
     public static FileStream CreateNew(string path) =>
         new(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, CopyBufferBytes, FileOptions.Asynchronous);
 
-    /// <summary>Compresses <paramref name="file"/> into <c>file.gz</c> beside it, deletes the original, returns the new path.</summary>
-    public static async Task<string> CompressAsync(string file, CompressionLevel level, CancellationToken cancellationToken)
+    /// <summary>
+    /// Compresses <paramref name="file"/> into <paramref name="gzipFile"/> (by default <c>file.gz</c> beside it), deletes
+    /// the original, returns the new path. A compression that fails leaves the original and no gzip.
+    /// </summary>
+    public static async Task<string> CompressAsync(string file, CompressionLevel level, CancellationToken cancellationToken, string? gzipFile = null)
     {
-        var gzipFile = file + ".gz";
-        await using (var source = OpenSequentialRead(file))
-        await using (var target = CreateNew(gzipFile))
-        await using (var gzip = new GZipStream(target, level))
+        gzipFile ??= file + ".gz";
+        try
         {
-            await source.CopyToAsync(gzip, CopyBufferBytes, cancellationToken);
+            await using var source = OpenSequentialRead(file);
+            await using var target = CreateNew(gzipFile);
+            await using (var gzip = new GZipStream(target, level, leaveOpen: true))
+            {
+                await source.CopyToAsync(gzip, CopyBufferBytes, cancellationToken);
+            }
+        }
+        catch
+        {
+            TryDelete(gzipFile);
+            throw;
         }
 
         File.Delete(file);
         return gzipFile;
+    }
+
+    /// <summary>Makes a finished file durable: one fsync of its data, instead of one per page while it was written.</summary>
+    public static void FlushToDisk(string file)
+    {
+        using var stream = new FileStream(file, FileMode.Open, FileAccess.ReadWrite, FileShare.Read, 1);
+        stream.Flush(flushToDisk: true);
+    }
+
+    /// <summary>Deletes a file if it is there; false when it could not be deleted.</summary>
+    public static bool TryDelete(string path)
+    {
+        try
+        {
+            if (path.Length > 0)
+            {
+                File.Delete(path);
+            }
+
+            return true;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
     }
 
     public static async Task<byte[]> HashAsync(string file, CancellationToken cancellationToken)

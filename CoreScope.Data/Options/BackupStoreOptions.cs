@@ -1,0 +1,45 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace CoreScope.Data.Options;
+
+/// <summary>Where stored backups are kept and how they are made (section <c>CoreScope:Backup:Store</c>). Meanings: docs/backup.md.</summary>
+public sealed class BackupStoreOptions
+{
+    public const string SectionName = "CoreScope:Backup:Store";
+
+    /// <summary>The store folder; empty means <c>backups</c> beside the database. A relative path is taken from the content root.</summary>
+    public string? Directory { get; set; }
+
+    /// <summary>Run <c>PRAGMA integrity_check</c> on every stored backup and write the verdict into its manifest.</summary>
+    public bool CheckIntegrity { get; set; } = true;
+
+    /// <summary>Whether scheduled backups are gzip-compressed.</summary>
+    public bool CompressScheduled { get; set; }
+}
+
+/// <summary>
+/// Which stored backups retention keeps, in restic's and borg's terms (section <c>CoreScope:Backup:Retention</c>).
+/// All zero (the default) keeps every backup.
+/// </summary>
+public sealed class BackupRetentionOptions
+{
+    public const string SectionName = "CoreScope:Backup:Retention";
+
+    private const string Message = " must be a whole number from 0 to 100000.";
+
+    /// <summary>The newest N backups.</summary>
+    [Range(0, 100_000, ErrorMessage = "CoreScope:Backup:Retention:KeepLast" + Message)]
+    public int KeepLast { get; set; }
+
+    /// <summary>The newest backup of each of the last N days that have one.</summary>
+    [Range(0, 100_000, ErrorMessage = "CoreScope:Backup:Retention:KeepDaily" + Message)]
+    public int KeepDaily { get; set; }
+
+    /// <summary>The newest backup of each of the last N ISO weeks that have one.</summary>
+    [Range(0, 100_000, ErrorMessage = "CoreScope:Backup:Retention:KeepWeekly" + Message)]
+    public int KeepWeekly { get; set; }
+
+    /// <summary>The newest backup of each of the last N months that have one.</summary>
+    [Range(0, 100_000, ErrorMessage = "CoreScope:Backup:Retention:KeepMonthly" + Message)]
+    public int KeepMonthly { get; set; }
+}

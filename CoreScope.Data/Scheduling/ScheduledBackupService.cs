@@ -1,0 +1,96 @@
+using CoreScope.Data.Backup;
+using CoreScope.Data.Options;
+using CoreScope.Data.Store;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace CoreScope.Data.Scheduling;
+
+/// <summary>
+/// Stores a backup at each time of <c>CoreScope:Backup:Schedule</c>, through the same
+/// <see cref="BackupStore.StoreBackupAsync"/> as <c>POST /api/backups</c>. A run is skipped, and says so in the log,
+/// when nothing was committed since the last stored backup (<see cref="DatabaseChanges"/>); a run that fails is
+/// tried again after <c>RetryDelaySeconds</c>, doubling, <c>RetryAttempts</c> times, each failure in the log.
+/// Every wait goes through <see cref="TimeProvider"/>, so tests move the clock instead of waiting for it.
+/// </summary>
+public sealed class ScheduledBackupService(
+    BackupStore store,
+    DatabaseChanges changes,
+    IOptions<BackupScheduleOptions> options,
+    IOptions<BackupStoreOptions> storeOptions,
+    TimeProvider timeProvider,
+    ILogger<ScheduledBackupService> logger) : BackgroundService
+{
+    private readonly BackupScheduleOptions _options = options.Value;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var schedule = BackupSchedule.Parse(_options.Schedule, _options.TimeZone);
+        if (schedule is null)
+        {
+            logger.LogInformation("No backup schedule (CoreScope:Backup:Schedule is empty): backups are stored only when asked for");
+            return;
+        }
+
+        var after = timeProvider.GetUtcNow();
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            if (schedule.Next(after) is not { } next)
+            {
+                logger.LogWarning("The backup schedule {Schedule} has no further run", _options.Schedule);
+                return;
+            }
+
+            logger.LogInformation("Next scheduled backup at {Next:O} ({TimeZone})", next, schedule.TimeZone.Id);
+            var wait = next - timeProvider.GetUtcNow();
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait, timeProvider, stoppingToken);
+            }
+
+            await RunAsync(next, stoppingToken);
+
+            // From the later of the planned time and now: a run that took longer than the interval skips the runs it
+            // overlapped instead of starting them all at once.
+            var now = timeProvider.GetUtcNow();
+            after = now > next ? now : next;
+        }
+    }
+
+    /// <summary>One scheduled run: skip when nothing changed, else store, retrying failures with backoff.</summary>
+    private async Task RunAsync(DateTimeOffset planned, CancellationToken stoppingToken)
+    {
+        if (!await changes.ChangedSinceLastBackupAsync(stoppingToken))
+        {
+            logger.LogInformation("Scheduled backup of {Planned:O} skipped: nothing was written to the database since the last stored backup", planned);
+            return;
+        }
+
+        var attempts = _options.RetryAttempts + 1;
+        var delay = TimeSpan.FromSeconds(_options.RetryDelaySeconds);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var manifest = await store.StoreBackupAsync(BackupTrigger.Schedule, method: null, storeOptions.Value.CompressScheduled, stoppingToken);
+                logger.LogInformation("Scheduled backup of {Planned:O} stored as {Id}", planned, manifest.Id);
+                return;
+            }
+            catch (Exception exception) when (exception is BackupBusyException or BackupFailedException or IOException)
+            {
+                if (attempt >= attempts)
+                {
+                    logger.LogError("Scheduled backup of {Planned:O} failed {Attempts} times and is given up until the next run: {Reason}",
+                        planned, attempts, exception.Message);
+                    return;
+                }
+
+                logger.LogWarning("Scheduled backup of {Planned:O} failed (attempt {Attempt} of {Attempts}), retrying in {Delay} s: {Reason}",
+                    planned, attempt, attempts, (int)delay.TotalSeconds, exception.Message);
+                await Task.Delay(delay, timeProvider, stoppingToken);
+                delay *= 2;
+            }
+        }
+    }
+}

@@ -1,0 +1,93 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace CoreScope.Data.Store;
+
+/// <summary>
+/// What the store knows of one stored backup: written as JSON beside its file, read back at start. Members that a
+/// later version adds (a drill's verdict, offsite copies) are kept through <see cref="Extensions"/> when an older
+/// version rewrites nothing, and new ones are added here as optional properties.
+/// </summary>
+public sealed record BackupManifest
+{
+    /// <summary>The backup's id: <c>yyyyMMddTHHmmssZ-xxxxxx</c> (UTC time, random hex), the only name a client uses.</summary>
+    public required string Id { get; init; }
+
+    /// <summary>When the snapshot was taken, UTC.</summary>
+    public required DateTime CreatedAt { get; init; }
+
+    /// <summary><see cref="BackupTrigger.Manual"/>, <see cref="BackupTrigger.Schedule"/> or <see cref="BackupTrigger.PreRestore"/>.</summary>
+    public required string Trigger { get; init; }
+
+    /// <summary><c>vacuum</c> or <c>pages</c>.</summary>
+    public required string Method { get; init; }
+
+    public required bool Compressed { get; init; }
+
+    /// <summary>The stored file's size in bytes.</summary>
+    public required long SizeBytes { get; init; }
+
+    /// <summary>The SHA-256 of the stored file, lower-case hex.</summary>
+    public required string Sha256 { get; init; }
+
+    /// <summary>How long storing it took, snapshot to rename.</summary>
+    public required long DurationMs { get; init; }
+
+    public required string ServerVersion { get; init; }
+
+    /// <summary>The schema steps the backup's <c>_migrations</c> records, in order.</summary>
+    public required IReadOnlyList<string> SchemaSteps { get; init; }
+
+    /// <summary>Every table of the backup with its row count.</summary>
+    public required IReadOnlyDictionary<string, long> Rows { get; init; }
+
+    /// <summary><c>ok</c>, or the first problems <c>PRAGMA integrity_check</c> found; null when it was not checked.</summary>
+    public string? Integrity { get; init; }
+
+    /// <summary>The stored file's name in the store folder, and the name a download is saved under.</summary>
+    public required string FileName { get; init; }
+
+    /// <summary>
+    /// What the store found on disk (<see cref="BackupStatus"/>). Written as <c>ok</c>; only an <c>ok</c> backup is served
+    /// or counted as good.
+    /// </summary>
+    public string Status { get; init; } = BackupStatus.Ok;
+
+    /// <summary>Members this version does not know, kept so that rewriting a manifest never drops them.</summary>
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? Extensions { get; init; }
+
+    /// <summary>A backup worth keeping: on disk as written, and not found damaged when it was checked.</summary>
+    [JsonIgnore]
+    public bool IsGood => Status == BackupStatus.Ok && (Integrity is null || Integrity == "ok");
+}
+
+/// <summary>Why a stored backup was made.</summary>
+public static class BackupTrigger
+{
+    public const string Manual = "manual";
+    public const string Schedule = "schedule";
+
+    /// <summary>Taken by a restore just before it replaces the database; retention keeps it for at least 24 hours.</summary>
+    public const string PreRestore = "pre-restore";
+
+    public static bool IsKnown(string trigger) => trigger is Manual or Schedule or PreRestore;
+}
+
+/// <summary>What the store found of a backup on disk. Anything but <see cref="Ok"/> is listed and never served.</summary>
+public static class BackupStatus
+{
+    public const string Ok = "ok";
+
+    /// <summary>The manifest is there, its file is not.</summary>
+    public const string MissingFile = "missing-file";
+
+    /// <summary>The file is there, its manifest is not.</summary>
+    public const string MissingManifest = "missing-manifest";
+
+    /// <summary>The manifest is not valid JSON or lacks members.</summary>
+    public const string UnreadableManifest = "unreadable-manifest";
+
+    /// <summary>The file's size or SHA-256 no longer matches its manifest: it was changed after it was written.</summary>
+    public const string Modified = "modified";
+}

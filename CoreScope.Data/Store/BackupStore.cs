@@ -1,0 +1,429 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Reflection;
+using System.Security.Cryptography;
+using System.Text.Json;
+using CoreScope.Data.Backup;
+using CoreScope.Data.Connections;
+using CoreScope.Data.Options;
+using CoreScope.Data.Scheduling;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace CoreScope.Data.Store;
+
+/// <summary>A stored backup that failed, kept so that the list of backups and the admin page can show it.</summary>
+public sealed record StoreFailure(DateTimeOffset At, string Trigger, string Error);
+
+/// <summary>A stored backup's file, checked against its manifest, ready to be served.</summary>
+public sealed record StoredBackupFile(string Path, BackupManifest Manifest);
+
+/// <summary>
+/// The backups the server keeps: in one folder, each a snapshot file and a JSON manifest beside it. A backup is
+/// written as <c>.partial</c>, fsynced and renamed only when complete, its manifest after it; leftovers of a crash
+/// are swept at start, and the catalogue is rebuilt from the folder, listing what is damaged instead of dropping
+/// it. Stored backups take the same slot and disk guard as a download's snapshot (<see cref="BackupService"/>),
+/// and retention runs after each one that succeeds.
+/// </summary>
+public sealed class BackupStore
+{
+    private static readonly JsonSerializerOptions ManifestJson = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    private static readonly string ServerVersion =
+        typeof(BackupStore).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
+
+    private readonly BackupService _backupService;
+    private readonly DatabaseChanges _changes;
+    private readonly BackupOptions _backupOptions;
+    private readonly BackupStoreOptions _options;
+    private readonly RetentionPolicy _retention;
+    private readonly TimeZoneInfo _timeZone;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger<BackupStore> _logger;
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, BackupManifest> _catalogue = new(StringComparer.Ordinal);
+
+    // Files whose SHA-256 was checked, by the size and write time they had then: a resumed download does not hash
+    // a 1 GB file again (1.1 s here) for every range it asks for, while any write to the file changes its time.
+    private readonly ConcurrentDictionary<string, (long Length, DateTime WrittenAt)> _verified = new(StringComparer.Ordinal);
+    private StoreFailure? _lastFailure;
+
+    public BackupStore(
+        BackupService backupService,
+        DatabaseChanges changes,
+        DatabaseLocation database,
+        IHostEnvironment environment,
+        IOptions<BackupOptions> backupOptions,
+        IOptions<BackupStoreOptions> options,
+        IOptions<BackupRetentionOptions> retention,
+        IOptions<BackupScheduleOptions> schedule,
+        TimeProvider timeProvider,
+        ILogger<BackupStore> logger)
+    {
+        _backupService = backupService;
+        _changes = changes;
+        _backupOptions = backupOptions.Value;
+        _options = options.Value;
+        var keep = retention.Value;
+        _retention = new RetentionPolicy(keep.KeepLast, keep.KeepDaily, keep.KeepWeekly, keep.KeepMonthly);
+        _timeZone = BackupSchedule.ParseTimeZone(schedule.Value.TimeZone);
+        _timeProvider = timeProvider;
+        _logger = logger;
+        Folder = string.IsNullOrWhiteSpace(_options.Directory)
+            ? Path.Combine(Path.GetDirectoryName(database.FilePath)!, "backups")
+            : Path.GetFullPath(_options.Directory, environment.ContentRootPath);
+    }
+
+    /// <summary>The store folder.</summary>
+    public string Folder { get; }
+
+    /// <summary>The last stored backup that failed since the server started, if any.</summary>
+    public StoreFailure? LastFailure => Volatile.Read(ref _lastFailure);
+
+    /// <summary>At start: removes what a crash left half-written, then reads the catalogue from the folder.</summary>
+    public void Initialize()
+    {
+        Directory.CreateDirectory(Folder);
+        foreach (var partial in Directory.EnumerateFiles(Folder, StoreFiles.Prefix + "*" + StoreFiles.PartialSuffix))
+        {
+            if (StagingFiles.TryDelete(partial))
+            {
+                _logger.LogWarning("Removed {File}, a stored backup left half-written by an earlier run", Path.GetFileName(partial));
+            }
+        }
+
+        var found = new Dictionary<string, (string? Data, string? Manifest)>(StringComparer.Ordinal);
+        foreach (var file in Directory.EnumerateFiles(Folder, StoreFiles.Prefix + "*"))
+        {
+            if (StoreFiles.TryParse(Path.GetFileName(file), out var id, out var isManifest))
+            {
+                var entry = found.GetValueOrDefault(id);
+                found[id] = isManifest ? entry with { Manifest = file } : entry with { Data = file };
+            }
+        }
+
+        lock (_gate)
+        {
+            _catalogue.Clear();
+            foreach (var (id, files) in found)
+            {
+                _catalogue[id] = ReadEntry(id, files.Data, files.Manifest);
+            }
+        }
+
+        var damaged = _catalogue.Values.Where(manifest => manifest.Status != BackupStatus.Ok).ToList();
+        _logger.LogInformation("Backup store {Folder}: {Count} stored backups", Folder, _catalogue.Count);
+        foreach (var manifest in damaged)
+        {
+            _logger.LogWarning("Stored backup {Id} is damaged ({Status}); it is listed but never served", manifest.Id, manifest.Status);
+        }
+    }
+
+    /// <summary>Every stored backup, damaged ones included, newest first.</summary>
+    public IReadOnlyList<BackupManifest> List()
+    {
+        lock (_gate)
+        {
+            return _catalogue.Keys.ToList().Select(Refresh)
+                .OrderByDescending(manifest => manifest.CreatedAt).ThenByDescending(manifest => manifest.Id, StringComparer.Ordinal)
+                .ToList();
+        }
+    }
+
+    /// <summary>One stored backup's manifest; <see cref="StoredBackupNotFoundException"/> for anything that is not a known id.</summary>
+    public BackupManifest Get(string id)
+    {
+        lock (_gate)
+        {
+            return _catalogue.ContainsKey(id) ? Refresh(id) : throw new StoredBackupNotFoundException(id);
+        }
+    }
+
+    /// <summary>Deletes a stored backup, damaged or not: its file and its manifest.</summary>
+    public void Delete(string id)
+    {
+        lock (_gate)
+        {
+            var manifest = _catalogue.GetValueOrDefault(id) ?? throw new StoredBackupNotFoundException(id);
+            DeleteFiles(manifest);
+            _catalogue.Remove(id);
+            _verified.TryRemove(id, out _);
+        }
+
+        _logger.LogInformation("Deleted stored backup {Id}", id);
+    }
+
+    /// <summary>
+    /// The file of a good stored backup, after its SHA-256 was checked against the manifest (once per change of the
+    /// file). A file that is missing or no longer what was written is refused with
+    /// <see cref="StoredBackupDamagedException"/> and marked <see cref="BackupStatus.Modified"/> in the catalogue.
+    /// </summary>
+    public async Task<StoredBackupFile> OpenForDownloadAsync(string id, CancellationToken cancellationToken)
+    {
+        var manifest = Get(id);
+        if (manifest.Status != BackupStatus.Ok)
+        {
+            throw new StoredBackupDamagedException(
+                $"Stored backup {id} is damaged ({manifest.Status}) and is not served. Delete it, or check the files in {Folder}.");
+        }
+
+        var path = Path.Combine(Folder, manifest.FileName);
+        var file = new FileInfo(path);
+        var stamp = (file.Length, file.LastWriteTimeUtc);
+        if (_verified.TryGetValue(id, out var verified) && verified == stamp)
+        {
+            return new StoredBackupFile(path, manifest);
+        }
+
+        var actual = Convert.ToHexStringLower(await StagingFiles.HashAsync(path, cancellationToken));
+        if (!string.Equals(actual, manifest.Sha256, StringComparison.OrdinalIgnoreCase))
+        {
+            lock (_gate)
+            {
+                if (_catalogue.ContainsKey(id))
+                {
+                    _catalogue[id] = manifest with { Status = BackupStatus.Modified };
+                }
+            }
+
+            _logger.LogError("Stored backup {Id} was changed on disk after it was written: SHA-256 {Actual}, its manifest says {Expected}",
+                id, actual, manifest.Sha256);
+            throw new StoredBackupDamagedException(
+                $"Stored backup {id} was changed on disk after it was written: its SHA-256 is now {actual}, its manifest says " +
+                $"{manifest.Sha256}. It is not served; delete it and use another backup.");
+        }
+
+        _verified[id] = stamp;
+        return new StoredBackupFile(path, manifest);
+    }
+
+    /// <summary>
+    /// Makes a backup now and keeps it: snapshot straight into a <c>.partial</c> file in the store folder, check its
+    /// integrity, compress when asked, fsync, hash, rename, write the manifest the same way, then apply retention.
+    /// Throws like <see cref="BackupService.CreateSnapshotAsync"/> (busy, insufficient storage, failed); a failure
+    /// leaves nothing of this backup on disk, touches no other backup, and is kept as <see cref="LastFailure"/>.
+    /// </summary>
+    public async Task<BackupManifest> StoreBackupAsync(string trigger, SnapshotMethod? method, bool compress, CancellationToken cancellationToken)
+    {
+        if (!BackupTrigger.IsKnown(trigger))
+        {
+            throw new ArgumentException($"Unknown backup trigger \"{trigger}\".", nameof(trigger));
+        }
+
+        var stopwatch = Stopwatch.StartNew();
+        var createdAt = _timeProvider.GetUtcNow();
+        var id = createdAt.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture) + "-" +
+            Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3));
+        var fileName = StoreFiles.Data(id, compress);
+        var finalPath = Path.Combine(Folder, fileName);
+        var renamed = false;
+        try
+        {
+            Directory.CreateDirectory(Folder);
+
+            // Read before the snapshot: a commit that races it makes the next scheduled run store again, never skip.
+            var version = await _changes.ReadVersionAsync(cancellationToken);
+            await using var snapshot = await _backupService.CreateSnapshotFileAsync(
+                Path.Combine(Folder, StoreFiles.Partial(StoreFiles.Data(id, compressed: false))), method, compress ? 2 : 1,
+                StorageLocation.Store, cancellationToken);
+
+            var integrity = _options.CheckIntegrity ? await CheckIntegrityAsync(snapshot.FilePath, cancellationToken) : null;
+            if (compress)
+            {
+                snapshot.FilePath = await StagingFiles.CompressAsync(
+                    snapshot.FilePath, _backupOptions.CompressionLevel, cancellationToken, Path.Combine(Folder, StoreFiles.Partial(fileName)));
+            }
+
+            StagingFiles.FlushToDisk(snapshot.FilePath);
+            var sha256 = Convert.ToHexStringLower(await StagingFiles.HashAsync(snapshot.FilePath, cancellationToken));
+            var length = new FileInfo(snapshot.FilePath).Length;
+
+            File.Move(snapshot.FilePath, finalPath);
+            renamed = true;
+            var manifest = new BackupManifest
+            {
+                Id = id,
+                CreatedAt = createdAt.UtcDateTime,
+                Trigger = trigger,
+                Method = snapshot.Method.ToString().ToLowerInvariant(),
+                Compressed = compress,
+                SizeBytes = length,
+                Sha256 = sha256,
+                DurationMs = stopwatch.ElapsedMilliseconds,
+                ServerVersion = ServerVersion,
+                SchemaSteps = snapshot.SchemaSteps,
+                Rows = snapshot.Rows,
+                Integrity = integrity,
+                FileName = fileName,
+            };
+            await WriteManifestAsync(manifest, cancellationToken);
+            StoreFiles.FlushFolder(Folder);
+
+            lock (_gate)
+            {
+                _catalogue[id] = manifest;
+            }
+
+            _verified[id] = (length, File.GetLastWriteTimeUtc(finalPath));
+            _changes.BackupStored(version);
+            _logger.LogInformation(
+                "Stored backup {Id} ({Trigger}, {Method}{Compressed}, {Bytes} bytes, integrity {Integrity}) in {DurationMs} ms",
+                id, trigger, manifest.Method, compress ? ", gzip" : "", length, integrity ?? "not checked", manifest.DurationMs);
+            ApplyRetention();
+            return manifest;
+        }
+        catch (Exception exception) when (exception is not BackupBusyException)
+        {
+            if (renamed)
+            {
+                StagingFiles.TryDelete(finalPath);
+            }
+
+            StagingFiles.TryDelete(Path.Combine(Folder, StoreFiles.Partial(StoreFiles.Manifest(id))));
+            StagingFiles.TryDelete(Path.Combine(Folder, StoreFiles.Partial(fileName)));
+            if (exception is OperationCanceledException)
+            {
+                throw;
+            }
+
+            var failure = exception as BackupFailedException ?? SnapshotFailures.Classify(exception, Folder, StorageLocation.Store);
+            Volatile.Write(ref _lastFailure, new StoreFailure(_timeProvider.GetUtcNow(), trigger, failure.Message));
+            _logger.LogError(exception, "Storing a backup ({Trigger}) failed; nothing of it was left in {Folder}: {Reason}", trigger, Folder, failure.Message);
+            if (ReferenceEquals(failure, exception))
+            {
+                throw;
+            }
+
+            throw failure;
+        }
+    }
+
+    private async Task<string> CheckIntegrityAsync(string file, CancellationToken cancellationToken)
+    {
+        var report = await _backupService.CheckIntegrityAsync(file, cancellationToken);
+        return report is ["ok"] ? "ok" : string.Join("; ", report.Take(10));
+    }
+
+    private async Task WriteManifestAsync(BackupManifest manifest, CancellationToken cancellationToken)
+    {
+        var path = Path.Combine(Folder, StoreFiles.Manifest(manifest.Id));
+        var partial = StoreFiles.Partial(path);
+        await using (var stream = new FileStream(partial, FileMode.CreateNew, FileAccess.Write, FileShare.None, 4096, FileOptions.Asynchronous))
+        {
+            await JsonSerializer.SerializeAsync(stream, manifest, ManifestJson, cancellationToken);
+            stream.Flush(flushToDisk: true);
+        }
+
+        File.Move(partial, path);
+    }
+
+    /// <summary>Applies the retention policy to the good backups on disk; damaged ones are left for the operator.</summary>
+    private void ApplyRetention()
+    {
+        if (_retention.KeepsEverything)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            var candidates = _catalogue.Values
+                .Where(manifest => manifest.Status == BackupStatus.Ok)
+                .Select(manifest => new RetentionCandidate(manifest.Id, new DateTimeOffset(manifest.CreatedAt, TimeSpan.Zero), manifest.Trigger, manifest.IsGood));
+            var decision = _retention.Apply(candidates, _timeProvider.GetUtcNow(), _timeZone);
+            foreach (var id in decision.Remove)
+            {
+                var manifest = _catalogue[id];
+                if (DeleteFiles(manifest))
+                {
+                    _catalogue.Remove(id);
+                    _verified.TryRemove(id, out _);
+                    _logger.LogInformation("Retention removed stored backup {Id} ({Trigger}, {CreatedAt:O})", id, manifest.Trigger, manifest.CreatedAt);
+                }
+                else
+                {
+                    _logger.LogWarning("Retention could not remove stored backup {Id}; it stays listed", id);
+                }
+            }
+
+            if (decision.Remove.Count > 0)
+            {
+                _logger.LogInformation("Retention kept {Kept} stored backups and removed {Removed}", decision.Keep.Count, decision.Remove.Count);
+            }
+        }
+    }
+
+    private bool DeleteFiles(BackupManifest manifest) =>
+        StagingFiles.TryDelete(Path.Combine(Folder, manifest.FileName))
+        & StagingFiles.TryDelete(Path.Combine(Folder, StoreFiles.Manifest(manifest.Id)));
+
+    // The catalogue entry with what a stat of its file says now: a file removed or resized since it was listed is
+    // damaged from then on. Called under the gate.
+    private BackupManifest Refresh(string id)
+    {
+        var manifest = _catalogue[id];
+        if (manifest.Status != BackupStatus.Ok)
+        {
+            return manifest;
+        }
+
+        var file = new FileInfo(Path.Combine(Folder, manifest.FileName));
+        var status = !file.Exists ? BackupStatus.MissingFile
+            : file.Length != manifest.SizeBytes ? BackupStatus.Modified
+            : BackupStatus.Ok;
+        if (status != BackupStatus.Ok)
+        {
+            manifest = manifest with { Status = status };
+            _catalogue[id] = manifest;
+        }
+
+        return manifest;
+    }
+
+    private BackupManifest ReadEntry(string id, string? dataFile, string? manifestFile)
+    {
+        BackupManifest? manifest = null;
+        if (manifestFile is not null)
+        {
+            try
+            {
+                manifest = JsonSerializer.Deserialize<BackupManifest>(File.ReadAllBytes(manifestFile), ManifestJson);
+            }
+            catch (Exception exception) when (exception is JsonException or IOException or NotSupportedException)
+            {
+                _logger.LogWarning("The manifest {File} cannot be read: {Reason}", Path.GetFileName(manifestFile), exception.Message);
+            }
+        }
+
+        if (manifest is not null && manifest.Id == id && StoreFiles.TryParse(manifest.FileName, out var fileId, out var isManifest) && fileId == id && !isManifest)
+        {
+            var file = new FileInfo(Path.Combine(Folder, manifest.FileName));
+            var status = !file.Exists ? BackupStatus.MissingFile
+                : file.Length != manifest.SizeBytes ? BackupStatus.Modified
+                : BackupStatus.Ok;
+            return manifest with { Status = status };
+        }
+
+        // What is left of a backup whose manifest is missing or unreadable: enough to list it and to delete it.
+        var createdAt = DateTime.ParseExact(id[..16], "yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture,
+            DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal);
+        return new BackupManifest
+        {
+            Id = id,
+            CreatedAt = createdAt,
+            Trigger = "unknown",
+            Method = "unknown",
+            Compressed = dataFile?.EndsWith(".gz", StringComparison.Ordinal) ?? false,
+            SizeBytes = dataFile is null ? 0 : new FileInfo(dataFile).Length,
+            Sha256 = "",
+            DurationMs = 0,
+            ServerVersion = "",
+            SchemaSteps = [],
+            Rows = new Dictionary<string, long>(),
+            FileName = dataFile is null ? StoreFiles.Data(id, compressed: false) : Path.GetFileName(dataFile),
+            Status = manifestFile is null ? BackupStatus.MissingManifest : BackupStatus.UnreadableManifest,
+        };
+    }
+}
