@@ -86,7 +86,7 @@ public sealed class BackupStore
     public void Initialize()
     {
         Directory.CreateDirectory(Folder);
-        foreach (var partial in Directory.EnumerateFiles(Folder, StoreFiles.Prefix + "*" + StoreFiles.PartialSuffix))
+        foreach (var partial in Directory.EnumerateFiles(Folder, StoreFiles.Prefix + "*" + StoreFiles.PartialSuffix + "*"))
         {
             if (StagingFiles.TryDelete(partial))
             {
@@ -230,6 +230,7 @@ public sealed class BackupStore
                 StorageLocation.Store, cancellationToken);
 
             var integrity = _options.CheckIntegrity ? await CheckIntegrityAsync(snapshot.FilePath, cancellationToken) : null;
+            RemoveSidecars(snapshot.FilePath);
             if (compress)
             {
                 snapshot.FilePath = await StagingFiles.CompressAsync(
@@ -283,6 +284,7 @@ public sealed class BackupStore
 
             StagingFiles.TryDelete(Path.Combine(Folder, StoreFiles.Partial(StoreFiles.Manifest(id))));
             StagingFiles.TryDelete(Path.Combine(Folder, StoreFiles.Partial(fileName)));
+            RemoveSidecars(Path.Combine(Folder, StoreFiles.Partial(StoreFiles.Data(id, compressed: false))));
             if (exception is OperationCanceledException)
             {
                 throw;
@@ -297,6 +299,18 @@ public sealed class BackupStore
             }
 
             throw failure;
+        }
+    }
+
+    // A pages copy keeps the live database's WAL flag, so the read-only connections that counted and checked it left an
+    // empty -wal and -shm beside it. Nothing writes to the copy, so there is nothing in them to lose.
+    private static void RemoveSidecars(string databaseFile)
+    {
+        var wal = new FileInfo(databaseFile + "-wal");
+        if (!wal.Exists || wal.Length == 0)
+        {
+            StagingFiles.TryDelete(wal.FullName);
+            StagingFiles.TryDelete(databaseFile + "-shm");
         }
     }
 

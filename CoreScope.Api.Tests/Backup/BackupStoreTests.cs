@@ -1,0 +1,312 @@
+using System.IO.Compression;
+using System.Net;
+using System.Text.Json;
+using CoreScope.Api.Tests.Controllers;
+using CoreScope.Api.Tests.Infrastructure;
+using CoreScope.Data.Backup;
+using CoreScope.Data.Store;
+using FluentAssertions;
+using Microsoft.Extensions.DependencyInjection;
+using NUnit.Framework;
+
+namespace CoreScope.Api.Tests.Backup;
+
+/// <summary>docs/backup.md "Stored backups": the store folder, manifests, the catalogue, and its faults.</summary>
+public sealed class BackupStoreTests : WorkspaceTests
+{
+    private string StoreFolder => StoredBackups.DefaultFolder(Workspace.DatabasePath);
+
+    private async Task CreateDatabaseAsync(int transmissions = 300)
+    {
+        await TestDatabase.CreateAsync(Workspace.DatabasePath);
+        TestDatabase.Populate(Workspace.DatabasePath, transmissions);
+    }
+
+    private CoreScopeApiFactory StartServer(Dictionary<string, string?>? settings = null) =>
+        new(Workspace, CoreScopeApiFactory.StrongApiKey, settings);
+
+    [Test]
+    public async Task Post_StoresTheSnapshotWithAManifest_Returns201WithLocation()
+    {
+        await CreateDatabaseAsync();
+        await using var factory = StartServer();
+        using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
+
+        using var response = await client.PostAsync("/api/backups", null);
+
+        response.StatusCode.Should().Be(HttpStatusCode.Created);
+        var manifest = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        var id = manifest.Id();
+        id.Should().MatchRegex("^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}$");
+        response.Headers.Location!.AbsolutePath.Should().Be($"/api/backups/{id}");
+        manifest.GetProperty("trigger").GetString().Should().Be("manual");
+        manifest.GetProperty("method").GetString().Should().Be("vacuum");
+        manifest.GetProperty("compressed").GetBoolean().Should().BeFalse();
+        manifest.GetProperty("integrity").GetString().Should().Be("ok");
+        manifest.GetProperty("status").GetString().Should().Be("ok");
+        manifest.GetProperty("createdAt").GetString().Should().EndWith("Z");
+        manifest.GetProperty("durationMs").GetInt64().Should().BeGreaterThanOrEqualTo(0);
+        manifest.GetProperty("serverVersion").GetString().Should().NotBeNullOrEmpty();
+        manifest.GetProperty("schemaSteps").EnumerateArray().Select(step => step.GetString()).Should().NotBeEmpty();
+        manifest.GetProperty("rows").GetProperty("transmissions").GetInt64().Should().Be(300);
+        manifest.GetProperty("rows").GetProperty("observations").GetInt64().Should().Be(600);
+        manifest.GetProperty("rows").GetProperty("nodes").GetInt64().Should().Be(10);
+
+        var file = Path.Combine(StoreFolder, $"corescope-backup-{id}.db");
+        Directory.GetFiles(StoreFolder).Select(Path.GetFileName)
+            .Should().BeEquivalentTo($"corescope-backup-{id}.db", $"corescope-backup-{id}.json");
+        manifest.GetProperty("sizeBytes").GetInt64().Should().Be(new FileInfo(file).Length);
+        manifest.Sha256().Should().Be(StoredBackups.HashFile(file));
+        TestDatabase.IntegrityCheck(file).Should().Be("ok");
+        TestDatabase.RowCounts(file)["transmissions"].Should().Be(300);
+
+        var onDisk = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(StoreFolder, $"corescope-backup-{id}.json"))).RootElement;
+        onDisk.Sha256().Should().Be(manifest.Sha256());
+        Workspace.BackupTempEntries().Should().BeEmpty("a stored backup is written in the store folder, not staged and copied");
+    }
+
+    [Test]
+    public async Task Post_GzipAndPages_StoresACompressedPageCopy()
+    {
+        await CreateDatabaseAsync();
+        await using var factory = StartServer();
+        using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
+
+        var manifest = await StoredBackups.StoreAsync(client, "?compress=gzip&method=pages");
+
+        manifest.GetProperty("compressed").GetBoolean().Should().BeTrue();
+        manifest.GetProperty("method").GetString().Should().Be("pages");
+        var file = Path.Combine(StoreFolder, $"corescope-backup-{manifest.Id()}.db.gz");
+        manifest.GetProperty("fileName").GetString().Should().Be(Path.GetFileName(file));
+        manifest.Sha256().Should().Be(StoredBackups.HashFile(file));
+        var unpacked = Path.Combine(Workspace.DownloadDirectory, "unpacked.db");
+        await using (var gzip = new GZipStream(File.OpenRead(file), CompressionMode.Decompress))
+        await using (var target = File.Create(unpacked))
+        {
+            await gzip.CopyToAsync(target);
+        }
+
+        TestDatabase.RowCounts(unpacked)["transmissions"].Should().Be(300);
+        Directory.GetFiles(StoreFolder).Should().HaveCount(2, "the uncompressed copy is gone");
+    }
+
+    [TestCase("?compress=zip", "compress")]
+    [TestCase("?method=copy", "method")]
+    public async Task Post_WithUnknownOption_Returns400AndStoresNothing(string query, string reason)
+    {
+        await CreateDatabaseAsync();
+        await using var factory = StartServer();
+        using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
+
+        using var response = await client.PostAsync("/api/backups" + query, null);
+
+        response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await ApiKeyTests.ErrorMemberAsync(response)).Should().Contain(reason);
+        Directory.GetFiles(StoreFolder).Should().BeEmpty();
+    }
+
+    [Test]
+    public async Task List_IsNewestFirst_GetReturnsTheManifest_DeleteRemovesBothFiles()
+    {
+        await CreateDatabaseAsync();
+        await using var factory = StartServer();
+        using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
+        var stored = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            stored.Add((await StoredBackups.StoreAsync(client)).Id());
+        }
+
+        (await StoredBackups.IdsAsync(client)).Should().Equal(stored.AsEnumerable().Reverse());
+        var one = JsonDocument.Parse(await client.GetStringAsync($"/api/backups/{stored[1]}")).RootElement;
+        one.Id().Should().Be(stored[1]);
+
+        using var deleted = await client.DeleteAsync($"/api/backups/{stored[1]}");
+
+        deleted.StatusCode.Should().Be(HttpStatusCode.NoContent);
+        (await client.GetAsync($"/api/backups/{stored[1]}")).StatusCode.Should().Be(HttpStatusCode.NotFound);
+        (await StoredBackups.IdsAsync(client)).Should().Equal(stored[2], stored[0]);
+        Directory.GetFiles(StoreFolder).Should().HaveCount(4).And.NotContain(file => file.Contains(stored[1], StringComparison.Ordinal));
+    }
+
+    [TestCase("nope")]
+    [TestCase("20260101T000000Z-abcdef")]
+    [TestCase("..")]
+    [TestCase("..%2F..%2Fdb%2Fcorescope.db")]
+    [TestCase("%2E%2E%2F%2E%2E%2Fdb%2Fcorescope.db")]
+    [TestCase("..%5C..%5Cdb%5Ccorescope.db")]
+    [TestCase("corescope-backup-x.json")]
+    public async Task UnknownId_OrTraversal_Is404OnEveryRoute_AndTouchesNothing(string id)
+    {
+        await CreateDatabaseAsync();
+        await using var factory = StartServer();
+        using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
+        var kept = await StoredBackups.StoreAsync(client);
+        var databaseHash = StoredBackups.HashFile(Workspace.DatabasePath);
+
+        HttpRequestMessage[] requests =
+        [
+            new(HttpMethod.Get, $"/api/backups/{id}"),
+            new(HttpMethod.Get, $"/api/backups/{id}/file"),
+            new(HttpMethod.Delete, $"/api/backups/{id}"),
+            new(HttpMethod.Post, $"/api/backups/{id}/link"),
+        ];
+        foreach (var request in requests)
+        {
+            using var response = await client.SendAsync(request);
+            response.StatusCode.Should().Be(HttpStatusCode.NotFound, $"{request.Method} {request.RequestUri}");
+            response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
+        }
+
+        (await StoredBackups.IdsAsync(client)).Should().Equal(kept.Id());
+        StoredBackups.HashFile(Workspace.DatabasePath).Should().Be(databaseHash);
+    }
+
+    [Test]
+    public async Task Start_SweepsHalfWrittenFiles_AndListsDamagedEntriesWithoutServingThem()
+    {
+        await CreateDatabaseAsync();
+        List<string> ids = [];
+        await using (var factory = StartServer())
+        {
+            using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
+            for (var i = 0; i < 3; i++)
+            {
+                ids.Add((await StoredBackups.StoreAsync(client)).Id());
+            }
+        }
+
+        var (good, noFile, noManifest) = (ids[0], ids[1], ids[2]);
+        File.Delete(Path.Combine(StoreFolder, $"corescope-backup-{noFile}.db"));
+        File.Delete(Path.Combine(StoreFolder, $"corescope-backup-{noManifest}.json"));
+        const string unreadable = "20250101T000000Z-0000aa";
+        await File.WriteAllTextAsync(Path.Combine(StoreFolder, $"corescope-backup-{unreadable}.json"), "{ \"id\": ");
+        var leftovers = new[] { "corescope-backup-20250102T000000Z-0000bb.db.partial", "corescope-backup-20250102T000000Z-0000bb.json.partial" };
+        foreach (var leftover in leftovers)
+        {
+            await File.WriteAllTextAsync(Path.Combine(StoreFolder, leftover), "half");
+        }
+
+        await File.WriteAllTextAsync(Path.Combine(StoreFolder, "operator-notes.txt"), "mine");
+
+        await using (var factory = StartServer())
+        {
+            using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
+            var backups = (await StoredBackups.ListAsync(client)).GetProperty("backups").EnumerateArray()
+                .ToDictionary(backup => backup.Id(), backup => backup.GetProperty("status").GetString());
+
+            backups.Should().BeEquivalentTo(new Dictionary<string, string?>
+            {
+                [good] = BackupStatus.Ok,
+                [noFile] = BackupStatus.MissingFile,
+                [noManifest] = BackupStatus.MissingManifest,
+                [unreadable] = BackupStatus.UnreadableManifest,
+            });
+            foreach (var damaged in new[] { noFile, noManifest, unreadable })
+            {
+                using var refused = await client.GetAsync($"/api/backups/{damaged}/file");
+                refused.StatusCode.Should().Be(HttpStatusCode.Conflict);
+                (await ApiKeyTests.ErrorMemberAsync(refused)).Should().Contain("damaged");
+            }
+
+            (await client.GetAsync($"/api/backups/{good}/file")).StatusCode.Should().Be(HttpStatusCode.OK);
+            (await client.DeleteAsync($"/api/backups/{noManifest}")).StatusCode.Should().Be(HttpStatusCode.NoContent);
+            File.Exists(Path.Combine(StoreFolder, $"corescope-backup-{noManifest}.db")).Should().BeFalse();
+            factory.Logs.Lines.Should().Contain(line => line.Message.Contains("left half-written", StringComparison.Ordinal));
+        }
+
+        leftovers.Should().AllSatisfy(leftover => File.Exists(Path.Combine(StoreFolder, leftover)).Should().BeFalse());
+        File.Exists(Path.Combine(StoreFolder, "operator-notes.txt")).Should().BeTrue("only the store's own names are swept");
+    }
+
+    [Test]
+    public async Task StoredFileChangedOnDisk_IsRefusedWith409_AndListedAsModified()
+    {
+        await CreateDatabaseAsync();
+        await using var factory = StartServer();
+        using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
+        var manifest = await StoredBackups.StoreAsync(client);
+        (await client.GetAsync($"/api/backups/{manifest.Id()}/file")).StatusCode.Should().Be(HttpStatusCode.OK);
+
+        // One byte in the middle, the size unchanged: only the SHA-256 can tell.
+        var file = Path.Combine(StoreFolder, $"corescope-backup-{manifest.Id()}.db");
+        await using (var stream = new FileStream(file, FileMode.Open, FileAccess.ReadWrite))
+        {
+            stream.Position = stream.Length / 2;
+            var original = stream.ReadByte();
+            stream.Position--;
+            stream.WriteByte((byte)(original ^ 0xFF));
+        }
+
+        using var refused = await client.GetAsync($"/api/backups/{manifest.Id()}/file");
+
+        refused.StatusCode.Should().Be(HttpStatusCode.Conflict);
+        (await ApiKeyTests.ErrorMemberAsync(refused)).Should().Contain("changed on disk").And.Contain(manifest.Sha256());
+        var listed = (await StoredBackups.ListAsync(client)).GetProperty("backups")[0];
+        listed.GetProperty("status").GetString().Should().Be(BackupStatus.Modified);
+        factory.Logs.Lines.Should().Contain(line => line.Message.Contains("was changed on disk", StringComparison.Ordinal));
+    }
+
+    [Test]
+    public async Task Post_WhileADownloadSnapshotHoldsTheOnePlace_Returns429WithRetryAfter()
+    {
+        await CreateDatabaseAsync();
+        await using var factory = StartServer();
+        using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
+        var backupService = factory.Services.GetRequiredService<BackupService>();
+
+        await using (await backupService.CreateSnapshotAsync(new SnapshotRequest(), CancellationToken.None))
+        {
+            using var busy = await client.PostAsync("/api/backups", null);
+
+            busy.StatusCode.Should().Be(HttpStatusCode.TooManyRequests);
+            busy.Headers.RetryAfter!.Delta.Should().BeGreaterThanOrEqualTo(TimeSpan.FromSeconds(1));
+        }
+
+        Directory.GetFiles(StoreFolder).Should().BeEmpty();
+        await StoredBackups.StoreAsync(client);
+    }
+
+    [Test]
+    public async Task Post_WithTooLittleSpace_Returns507NamingTheStoreSetting_AndTheFailureIsListed()
+    {
+        await CreateDatabaseAsync();
+        await using var factory = StartServer(new() { ["CoreScope:Backup:FreeSpaceMarginMB"] = "1000000" });
+        using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
+
+        using var refused = await client.PostAsync("/api/backups", null);
+
+        refused.StatusCode.Should().Be(HttpStatusCode.InsufficientStorage);
+        (await ApiKeyTests.ErrorMemberAsync(refused)).Should().Contain("backup store").And.Contain("CoreScope:Backup:Store:Directory");
+        Directory.GetFiles(StoreFolder).Should().BeEmpty();
+        var lastFailure = (await StoredBackups.ListAsync(client)).GetProperty("lastFailure");
+        lastFailure.GetProperty("trigger").GetString().Should().Be("manual");
+        lastFailure.GetProperty("error").GetString().Should().Contain("Not enough free space");
+    }
+
+    [Test]
+    public async Task StoreDirectorySetting_IsWhereBackupsGo()
+    {
+        await CreateDatabaseAsync();
+        var folder = Path.Combine(Workspace.Root, "elsewhere", "backups");
+        await using var factory = StartServer(new() { ["CoreScope:Backup:Store:Directory"] = folder });
+        using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
+
+        var manifest = await StoredBackups.StoreAsync(client);
+
+        File.Exists(Path.Combine(folder, $"corescope-backup-{manifest.Id()}.db")).Should().BeTrue();
+        Directory.Exists(StoreFolder).Should().BeFalse();
+    }
+
+    [Test]
+    public async Task Endpoints_WithoutTheKey_Return401()
+    {
+        await CreateDatabaseAsync();
+        await using var factory = StartServer();
+        using var client = factory.CreateClient(key: null);
+
+        (await client.PostAsync("/api/backups", null)).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        (await client.GetAsync("/api/backups")).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        Directory.GetFiles(StoreFolder).Should().BeEmpty();
+    }
+}
