@@ -285,6 +285,88 @@ public sealed class BackupStoreTests : WorkspaceTests
     }
 
     [Test]
+    public async Task DiskFillsWhileStoring_PartialIsRemoved_FailureLoggedAndListed_OtherBackupsUntouched()
+    {
+        if (!OperatingSystem.IsLinux() || Environment.UserName != "root")
+        {
+            Assert.Ignore("Mounting a small tmpfs needs root on Linux; CI runs as root. Skipped here for that reason.");
+        }
+
+        // 48 MB of incompressible rows: VACUUM INTO takes long enough to fill the disk while it writes.
+        await CreateDatabaseAsync(transmissions: 10);
+        using (var connection = TestDatabase.Open(Workspace.DatabasePath))
+        {
+            Dapper.SqlMapper.Execute(connection, """
+                CREATE TABLE ballast (bytes BLOB);
+                WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 48) INSERT INTO ballast SELECT randomblob(1048576) FROM n;
+                """);
+        }
+
+        Directory.CreateDirectory(StoreFolder);
+        Run("mount", $"-t tmpfs -o size=160m tmpfs {StoreFolder}");
+        try
+        {
+            await using var factory = StartServer(new() { ["CoreScope:Backup:FreeSpaceMarginMB"] = "1" });
+            using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
+            var first = await StoredBackups.StoreAsync(client);
+            var firstFiles = Directory.GetFiles(StoreFolder).ToDictionary(file => file, StoredBackups.HashFile);
+
+            // Another program fills the disk as soon as the second backup's partial file appears.
+            var filler = Path.Combine(StoreFolder, "other-program.bin");
+            var filling = Task.Factory.StartNew(() =>
+            {
+                var deadline = DateTime.UtcNow.AddSeconds(30);
+                while (!Directory.EnumerateFiles(StoreFolder, "*.partial").Any())
+                {
+                    if (DateTime.UtcNow > deadline)
+                    {
+                        return;
+                    }
+                }
+
+                using var stream = new FileStream(filler, FileMode.CreateNew);
+                var block = new byte[1024 * 1024];
+                try
+                {
+                    while (true)
+                    {
+                        stream.Write(block);
+                    }
+                }
+                catch (IOException)
+                {
+                    // The disk is full: what the other program meant to do.
+                }
+            }, TaskCreationOptions.LongRunning);
+
+            using var failed = await client.PostAsync("/api/backups", null);
+            await filling;
+
+            failed.StatusCode.Should().Be(HttpStatusCode.InsufficientStorage);
+            (await ApiKeyTests.ErrorMemberAsync(failed)).Should().Contain("filled up").And.Contain("CoreScope:Backup:Store:Directory");
+            File.Delete(filler);
+            Directory.GetFiles(StoreFolder).ToDictionary(file => file, StoredBackups.HashFile)
+                .Should().BeEquivalentTo(firstFiles, "the partial file is removed and the first backup is untouched");
+            var list = await StoredBackups.ListAsync(client);
+            list.GetProperty("backups").EnumerateArray().Select(backup => backup.Id()).Should().Equal(first.Id());
+            list.GetProperty("lastFailure").GetProperty("error").GetString().Should().Contain("filled up");
+            factory.Logs.Lines.Should().Contain(line => line.Message.StartsWith("Storing a backup (manual) failed", StringComparison.Ordinal));
+            (await client.GetAsync($"/api/backups/{first.Id()}/file")).StatusCode.Should().Be(HttpStatusCode.OK);
+        }
+        finally
+        {
+            Run("umount", StoreFolder);
+        }
+    }
+
+    private static void Run(string program, string arguments)
+    {
+        using var process = System.Diagnostics.Process.Start(program, arguments);
+        process.WaitForExit();
+        process.ExitCode.Should().Be(0, $"{program} {arguments}");
+    }
+
+    [Test]
     public async Task StoreDirectorySetting_IsWhereBackupsGo()
     {
         await CreateDatabaseAsync();

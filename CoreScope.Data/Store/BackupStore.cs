@@ -302,10 +302,13 @@ public sealed class BackupStore
         }
     }
 
-    // A pages copy keeps the live database's WAL flag, so the read-only connections that counted and checked it left an
-    // empty -wal and -shm beside it. Nothing writes to the copy, so there is nothing in them to lose.
+    // SQLite's files beside a partial copy: VACUUM INTO journals its target and leaves the -journal when it fails
+    // (seen when the disk filled up), and a pages copy keeps the live database's WAL flag, so the read-only connections
+    // that counted and checked it left an empty -wal and -shm. Nothing writes to a copy once it is complete, so there
+    // is nothing in them to lose.
     private static void RemoveSidecars(string databaseFile)
     {
+        StagingFiles.TryDelete(databaseFile + "-journal");
         var wal = new FileInfo(databaseFile + "-wal");
         if (!wal.Exists || wal.Length == 0)
         {
