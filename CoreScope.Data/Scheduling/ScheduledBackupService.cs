@@ -42,12 +42,11 @@ public sealed class ScheduledBackupService(
                 return;
             }
 
-            logger.LogInformation("Next scheduled backup at {Next:O} ({TimeZone})", next, schedule.TimeZone.Id);
+            // The timer is set before the line is logged, so whoever reads the line (a test moving the clock) finds it set.
             var wait = next - timeProvider.GetUtcNow();
-            if (wait > TimeSpan.Zero)
-            {
-                await Task.Delay(wait, timeProvider, stoppingToken);
-            }
+            var due = wait > TimeSpan.Zero ? Task.Delay(wait, timeProvider, stoppingToken) : Task.CompletedTask;
+            logger.LogInformation("Next scheduled backup at {Next:O} ({TimeZone})", next, schedule.TimeZone.Id);
+            await due;
 
             await RunAsync(next, stoppingToken);
 
@@ -86,9 +85,10 @@ public sealed class ScheduledBackupService(
                     return;
                 }
 
+                var retry = Task.Delay(delay, timeProvider, stoppingToken);
                 logger.LogWarning("Scheduled backup of {Planned:O} failed (attempt {Attempt} of {Attempts}), retrying in {Delay} s: {Reason}",
                     planned, attempt, attempts, (int)delay.TotalSeconds, exception.Message);
-                await Task.Delay(delay, timeProvider, stoppingToken);
+                await retry;
                 delay *= 2;
             }
         }

@@ -1,0 +1,239 @@
+using System.Net;
+using System.Net.Http.Json;
+using CoreScope.Api.Tests.Infrastructure;
+using CoreScope.Api.Tests.Packets;
+using CoreScope.Data.Backup;
+using CoreScope.Data.Store;
+using FluentAssertions;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using NUnit.Framework;
+
+namespace CoreScope.Api.Tests.Backup;
+
+/// <summary>docs/backup.md "Schedule" and "Retention": runs at cron times, skips, retries, and what retention leaves on disk.</summary>
+public sealed class BackupScheduleTests : WorkspaceTests
+{
+    private static readonly DateTimeOffset NewYear = new(2026, 1, 1, 2, 59, 0, TimeSpan.Zero);
+
+    private FakeTimeProvider _clock = null!;
+
+    [SetUp]
+    public async Task CreateDatabase()
+    {
+        _clock = new FakeTimeProvider(NewYear);
+        await TestDatabase.CreateAsync(Workspace.DatabasePath);
+        TestDatabase.Populate(Workspace.DatabasePath, transmissions: 100);
+    }
+
+    private CoreScopeApiFactory StartServer(Dictionary<string, string?> settings, bool fakeClock = true) =>
+        new(Workspace, CoreScopeApiFactory.StrongApiKey, settings)
+        {
+            ConfigureServices = fakeClock ? services => services.AddSingleton<TimeProvider>(_clock) : null,
+        };
+
+    private static async Task WaitForLogAsync(CoreScopeApiFactory factory, string text, int count = 1, int timeoutMs = 20_000)
+    {
+        var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
+        while (factory.Logs.Lines.Count(line => line.Message.Contains(text, StringComparison.Ordinal)) < count)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"No {count}x \"{text}\" in the log:\n" + string.Join("\n", factory.Logs.Lines.Select(line => line.Message)));
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
+    private void WriteFromAnotherConnection()
+    {
+        using var connection = TestDatabase.Open(Workspace.DatabasePath);
+        using var transaction = connection.BeginTransaction();
+        TestDatabase.InsertTransmission(connection, transaction, observations: 1);
+        transaction.Commit();
+    }
+
+    [Test]
+    public async Task Schedule_StoresAtTheCronTime_SkipsWhenNothingChanged_AndStoresAfterAnotherProcessWrote()
+    {
+        await using var factory = StartServer(new() { ["CoreScope:Backup:Schedule"] = "0 3 * * *" });
+        using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
+        await WaitForLogAsync(factory, "Next scheduled backup at 2026-01-01T03:00:00");
+        (await StoredBackups.IdsAsync(client)).Should().BeEmpty("it is not three o'clock yet");
+
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        await WaitForLogAsync(factory, "stored as");
+        var first = (await StoredBackups.ListAsync(client)).GetProperty("backups").EnumerateArray().Should().ContainSingle().Subject;
+        first.GetProperty("trigger").GetString().Should().Be("schedule");
+        first.GetProperty("createdAt").GetDateTime().Should().Be(new DateTime(2026, 1, 1, 3, 0, 0, DateTimeKind.Utc));
+
+        await WaitForLogAsync(factory, "Next scheduled backup at 2026-01-02T03:00:00");
+        _clock.Advance(TimeSpan.FromDays(1));
+        await WaitForLogAsync(factory, "Scheduled backup of 2026-01-02T03:00:00.0000000+00:00 skipped: nothing was written");
+        (await StoredBackups.IdsAsync(client)).Should().ContainSingle();
+
+        // The sqlite3 program is another process: its commit is seen through PRAGMA data_version.
+        await WaitForLogAsync(factory, "Next scheduled backup at 2026-01-03T03:00:00");
+        var (exitCode, _, error) = await ExternalTools.RunAsync("sqlite3",
+            ["-cmd", ".timeout 10000", Workspace.DatabasePath, "UPDATE nodes SET name = 'renamed by another process' WHERE rowid = 1;"]);
+        exitCode.Should().Be(0, error);
+        _clock.Advance(TimeSpan.FromDays(1));
+        await WaitForLogAsync(factory, "stored as", count: 2);
+        (await StoredBackups.IdsAsync(client)).Should().HaveCount(2);
+    }
+
+    [Test]
+    public async Task Schedule_AfterAManualBackup_SkipsUntilSomethingIsWritten()
+    {
+        await using var factory = StartServer(new() { ["CoreScope:Backup:Schedule"] = "0 3 * * *" });
+        using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
+        await WaitForLogAsync(factory, "Next scheduled backup at 2026-01-01T03:00:00");
+        await StoredBackups.StoreAsync(client);
+
+        _clock.Advance(TimeSpan.FromMinutes(1));
+
+        await WaitForLogAsync(factory, "skipped: nothing was written");
+        (await StoredBackups.IdsAsync(client)).Should().ContainSingle("the manual backup already holds everything");
+    }
+
+    [Test]
+    public async Task FailedRun_IsRetriedWithDoublingWaits_AndEachFailureLogged()
+    {
+        await using var factory = StartServer(new()
+        {
+            ["CoreScope:Backup:Schedule"] = "0 3 * * *",
+            ["CoreScope:Backup:RetryAttempts"] = "3",
+            ["CoreScope:Backup:RetryDelaySeconds"] = "60",
+        });
+        using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
+        await WaitForLogAsync(factory, "Next scheduled backup at 2026-01-01T03:00:00");
+
+        // A download's snapshot holds the one place, so the scheduled run finds it busy.
+        var held = await factory.Services.GetRequiredService<BackupService>().CreateSnapshotAsync(new SnapshotRequest(), CancellationToken.None);
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        await WaitForLogAsync(factory, "failed (attempt 1 of 4), retrying in 60 s: A backup is already running");
+        _clock.Advance(TimeSpan.FromSeconds(60));
+        await WaitForLogAsync(factory, "failed (attempt 2 of 4), retrying in 120 s");
+        await held.DisposeAsync();
+        _clock.Advance(TimeSpan.FromSeconds(119));
+        await Task.Delay(300);
+        (await StoredBackups.IdsAsync(client)).Should().BeEmpty("the second wait is twice the first");
+
+        _clock.Advance(TimeSpan.FromSeconds(1));
+
+        await WaitForLogAsync(factory, "stored as");
+        (await StoredBackups.IdsAsync(client)).Should().ContainSingle();
+    }
+
+    [Test]
+    public async Task FailedRun_AfterItsLastRetry_IsGivenUpWithAnError_AndTheNextRunStillHappens()
+    {
+        await using var factory = StartServer(new()
+        {
+            ["CoreScope:Backup:Schedule"] = "0 3 * * *",
+            ["CoreScope:Backup:RetryAttempts"] = "1",
+            ["CoreScope:Backup:RetryDelaySeconds"] = "10",
+        });
+        using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
+        await WaitForLogAsync(factory, "Next scheduled backup at 2026-01-01T03:00:00");
+        var held = await factory.Services.GetRequiredService<BackupService>().CreateSnapshotAsync(new SnapshotRequest(), CancellationToken.None);
+
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        await WaitForLogAsync(factory, "retrying in 10 s");
+        _clock.Advance(TimeSpan.FromSeconds(10));
+
+        await WaitForLogAsync(factory, "failed 2 times and is given up until the next run");
+        await held.DisposeAsync();
+        await WaitForLogAsync(factory, "Next scheduled backup at 2026-01-02T03:00:00");
+        _clock.Advance(TimeSpan.FromDays(1));
+        await WaitForLogAsync(factory, "stored as");
+    }
+
+    [Test]
+    public async Task Schedule_InARealKestrelServer_StoresThenSkipsUntilAPacketIsIngested()
+    {
+        await using var factory = StartServer(new() { ["CoreScope:Backup:Schedule"] = "*/2 * * * * *" }, fakeClock: false);
+        factory.StartKestrel();
+        using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
+
+        await WaitForLogAsync(factory, "stored as");
+        await WaitForLogAsync(factory, "skipped: nothing was written", count: 2);
+        (await StoredBackups.IdsAsync(client)).Should().ContainSingle();
+
+        (await client.PostAsJsonAsync("/api/packets", new { hex = PacketDecoderTests.AdvertHex })).StatusCode.Should().Be(HttpStatusCode.OK);
+
+        await WaitForLogAsync(factory, "stored as", count: 2);
+        var backups = (await StoredBackups.ListAsync(client)).GetProperty("backups").EnumerateArray().ToList();
+        backups.Should().HaveCount(2).And.AllSatisfy(backup => backup.GetProperty("trigger").GetString().Should().Be("schedule"));
+        backups[0].GetProperty("rows").GetProperty("transmissions").GetInt64().Should().Be(101);
+    }
+
+    [TestCase("CoreScope:Backup:Schedule", "61 * * * *")]
+    [TestCase("CoreScope:Backup:Schedule", "every night")]
+    [TestCase("CoreScope:Backup:Schedule", "0 3 * *")]
+    [TestCase("CoreScope:Backup:TimeZone", "Mars/Olympus_Mons")]
+    [TestCase("CoreScope:Backup:Retention:KeepDaily", "-1")]
+    [TestCase("CoreScope:Backup:Retention:KeepWeekly", "four")]
+    [TestCase("CoreScope:Backup:Retention:KeepMonthly", "100001")]
+    [TestCase("CoreScope:Backup:RetryAttempts", "-2")]
+    public async Task BadScheduleOrRetentionSetting_StopsTheServerAtStart_NamingTheSetting(string setting, string value)
+    {
+        await using var factory = StartServer(new() { [setting] = value }, fakeClock: false);
+
+        var start = () => factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
+
+        start.Should().Throw<Exception>().Which.ToString().Should().Contain(setting);
+    }
+
+    [Test]
+    public async Task Retention_AfterEachStoredBackup_KeepsLastOne_AndAPreRestoreBackupForADay()
+    {
+        await using var factory = StartServer(new() { ["CoreScope:Backup:Retention:KeepLast"] = "1" });
+        using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
+        var store = factory.Services.GetRequiredService<BackupStore>();
+
+        var preRestore = await store.StoreBackupAsync(BackupTrigger.PreRestore, method: null, compress: false, CancellationToken.None);
+        _clock.Advance(TimeSpan.FromHours(1));
+        var older = (await StoredBackups.StoreAsync(client)).Id();
+        _clock.Advance(TimeSpan.FromHours(1));
+        var newer = (await StoredBackups.StoreAsync(client)).Id();
+
+        (await StoredBackups.IdsAsync(client)).Should().Equal(newer, preRestore.Id);
+        Directory.GetFiles(store.Folder).Should().HaveCount(4).And.NotContain(file => file.Contains(older, StringComparison.Ordinal));
+        factory.Logs.Lines.Should().Contain(line => line.Message.StartsWith($"Retention removed stored backup {older}", StringComparison.Ordinal));
+
+        _clock.Advance(TimeSpan.FromHours(23));
+        var latest = (await StoredBackups.StoreAsync(client)).Id();
+
+        (await StoredBackups.IdsAsync(client)).Should().Equal(latest);
+        Directory.GetFiles(store.Folder).Should().HaveCount(2);
+    }
+
+    [Test]
+    [Category("Slow")]
+    public async Task Retention_FifteenScheduledNights_Daily3Weekly2_LeavesTheNightsThePolicyNames()
+    {
+        await using var factory = StartServer(new()
+        {
+            ["CoreScope:Backup:Schedule"] = "0 3 * * *",
+            ["CoreScope:Backup:Retention:KeepDaily"] = "3",
+            ["CoreScope:Backup:Retention:KeepWeekly"] = "2",
+        });
+        using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
+
+        for (var night = 1; night <= 15; night++)
+        {
+            await WaitForLogAsync(factory, $"Next scheduled backup at 2026-01-{night:D2}T03:00:00");
+            WriteFromAnotherConnection();
+            _clock.Advance(night == 1 ? TimeSpan.FromMinutes(1) : TimeSpan.FromDays(1));
+            await WaitForLogAsync(factory, "stored as", count: night);
+        }
+
+        // Daily: Jan 15, 14, 13. Weekly: Jan 15 closes nothing yet (ISO week 3), Jan 11 is week 2's Sunday.
+        var nights = (await StoredBackups.ListAsync(client)).GetProperty("backups").EnumerateArray()
+            .Select(backup => backup.GetProperty("createdAt").GetDateTime().Day).ToList();
+        nights.Should().Equal(15, 14, 13, 11);
+        Directory.GetFiles(StoredBackups.DefaultFolder(Workspace.DatabasePath)).Should().HaveCount(8);
+    }
+}
