@@ -44,9 +44,9 @@ public sealed class AdminPageBrowserTests : WorkspaceTests
 
         _browser.FindElement(By.Id("download")).Click();
 
-        WaitForStatus("backup-status", "Saved corescope-backup-");
+        WaitForStatus("backup-status", "Your browser is saving corescope-backup-");
         var saved = WaitForDownload();
-        Path.GetFileName(saved).Should().MatchRegex("^corescope-backup-[0-9]+\\.db$");
+        Path.GetFileName(saved).Should().MatchRegex("^corescope-backup-[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}\\.db$");
         TestDatabase.IntegrityCheck(saved).Should().Be("ok");
         TestDatabase.RowCounts(saved)["transmissions"].Should().Be(300);
     }

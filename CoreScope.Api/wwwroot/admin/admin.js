@@ -31,6 +31,10 @@ async function explain(response) {
       const wait = response.headers.get('Retry-After');
       return 'Too many backups right now (429): wait ' + (wait ? wait + ' seconds' : 'a moment') + ' and try again. ' + detail;
     }
+    case 404:
+      return 'Not found (404): ' + detail;
+    case 409:
+      return 'Damaged (409): ' + detail;
     case 507:
       return 'The server has too little disk space for a snapshot (507): ' + detail;
     default:
@@ -38,10 +42,30 @@ async function explain(response) {
   }
 }
 
-function fileNameFrom(response, fallback) {
-  const disposition = response.headers.get('Content-Disposition') || '';
-  const match = /filename="?([^";]+)"?/.exec(disposition);
-  return match ? match[1] : fallback;
+function megabytes(bytes) {
+  return (bytes / 1048576).toFixed(1) + ' MB';
+}
+
+function api(path, options = {}) {
+  return fetch(path, { ...options, headers: { 'X-API-Key': apiKey() }, cache: 'no-store' });
+}
+
+// The browser saves the file itself, straight to disk with its own progress: the page never holds the bytes.
+// The link downloads without the key, so the key never appears in a URL or the browser's history.
+async function saveThroughLink(id, status) {
+  const response = await api('/api/backups/' + encodeURIComponent(id) + '/link', { method: 'POST' });
+  if (!response.ok) {
+    setStatus(status, await explain(response), 'error');
+    return false;
+  }
+  const link = await response.json();
+  const anchor = document.createElement('a');
+  anchor.href = link.url;
+  anchor.download = '';
+  document.body.appendChild(anchor);
+  anchor.click();
+  anchor.remove();
+  return true;
 }
 
 async function downloadBackup() {
@@ -55,49 +79,131 @@ async function downloadBackup() {
 
   button.disabled = true;
   progress.hidden = false;
-  progress.removeAttribute('value');
-  setStatus(status, 'Making the snapshot…');
+  setStatus(status, 'Making the backup…');
   try {
     const query = $('compress').checked ? '?compress=gzip' : '';
-    const response = await fetch('/api/backup' + query, { headers: { 'X-API-Key': apiKey() }, cache: 'no-store' });
+    const response = await api('/api/backups' + query, { method: 'POST' });
     if (!response.ok) {
       setStatus(status, await explain(response), 'error');
       return;
     }
 
-    const total = Number(response.headers.get('Content-Length')) || 0;
-    const reader = response.body.getReader();
-    const chunks = [];
-    let received = 0;
-    if (total > 0) {
-      progress.max = total;
-      progress.value = 0;
+    const manifest = await response.json();
+    if (await saveThroughLink(manifest.id, status)) {
+      setStatus(status, 'Your browser is saving ' + manifest.fileName + ' (' + megabytes(manifest.sizeBytes) + ', SHA-256 ' +
+        manifest.sha256 + '); it is also kept in the store below.', 'ok');
     }
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      received += value.length;
-      if (total > 0) progress.value = received;
-      setStatus(status, 'Downloading… ' + (received / 1048576).toFixed(1) + ' MB' + (total > 0 ? ' of ' + (total / 1048576).toFixed(1) + ' MB' : ''));
-    }
-
-    const name = fileNameFrom(response, 'corescope-backup.db');
-    const url = URL.createObjectURL(new Blob(chunks, { type: response.headers.get('Content-Type') || 'application/octet-stream' }));
-    const link = document.createElement('a');
-    link.href = url;
-    link.download = name;
-    document.body.appendChild(link);
-    link.click();
-    link.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 60000);
-    setStatus(status, 'Saved ' + name + ' (' + (received / 1048576).toFixed(1) + ' MB).', 'ok');
+    await refreshBackups();
   } catch (error) {
-    setStatus(status, 'The download failed: ' + error.message, 'error');
+    setStatus(status, 'The backup failed: ' + error.message, 'error');
   } finally {
     button.disabled = false;
     progress.hidden = true;
   }
+}
+
+function cell(row, text, className) {
+  const td = document.createElement('td');
+  td.textContent = text;
+  if (className) td.className = className;
+  row.appendChild(td);
+  return td;
+}
+
+function button(text, className, onClick) {
+  const element = document.createElement('button');
+  element.type = 'button';
+  element.textContent = text;
+  element.className = className;
+  element.addEventListener('click', onClick);
+  return element;
+}
+
+function describeRows(rows) {
+  return (rows.transmissions ?? 0) + ' transmissions, ' + (rows.observations ?? 0) + ' observations';
+}
+
+function renderBackups(list) {
+  const body = $('backups').querySelector('tbody');
+  body.replaceChildren();
+  for (const backup of list.backups) {
+    const row = document.createElement('tr');
+    row.dataset.id = backup.id;
+    const good = backup.status === 'ok';
+    if (!good) row.className = 'damaged';
+    cell(row, new Date(backup.createdAt).toLocaleString());
+    cell(row, megabytes(backup.sizeBytes));
+    cell(row, backup.trigger);
+    cell(row, describeRows(backup.rows));
+    cell(row, good ? (backup.integrity ?? 'not checked') : 'damaged: ' + backup.status, 'integrity');
+    const actions = cell(row, '', 'actions');
+    if (good) {
+      actions.appendChild(button('Download', 'download-stored', () => downloadStored(backup)));
+    }
+    actions.appendChild(button('Delete', 'danger delete-stored', () => deleteStored(backup)));
+    body.appendChild(row);
+  }
+  $('backups').hidden = list.backups.length === 0;
+  $('backups-empty').hidden = list.backups.length > 0;
+  if (list.lastFailure) {
+    setStatus($('stored-status'), 'The last backup that failed (' + new Date(list.lastFailure.at).toLocaleString() + ', ' +
+      list.lastFailure.trigger + '): ' + list.lastFailure.error, 'error');
+  }
+}
+
+async function refreshBackups() {
+  if (!apiKey()) return;
+  const response = await api('/api/backups');
+  if (!response.ok) {
+    setStatus($('stored-status'), await explain(response), 'error');
+    return;
+  }
+  renderBackups(await response.json());
+}
+
+async function storeNow() {
+  const status = $('stored-status');
+  const storeButton = $('store-now');
+  if (!apiKey()) {
+    setStatus(status, 'Type the API key first.', 'error');
+    return;
+  }
+  storeButton.disabled = true;
+  setStatus(status, 'Making the backup…');
+  try {
+    const response = await api('/api/backups', { method: 'POST' });
+    if (!response.ok) {
+      setStatus(status, await explain(response), 'error');
+      return;
+    }
+    const manifest = await response.json();
+    setStatus(status, 'Stored ' + manifest.fileName + ' (' + megabytes(manifest.sizeBytes) + ', integrity ' + (manifest.integrity ?? 'not checked') + ').', 'ok');
+    await refreshBackups();
+  } finally {
+    storeButton.disabled = false;
+  }
+}
+
+async function downloadStored(backup) {
+  const status = $('stored-status');
+  if (await saveThroughLink(backup.id, status)) {
+    setStatus(status, 'Your browser is saving ' + backup.fileName + ' (' + megabytes(backup.sizeBytes) + ').', 'ok');
+  }
+}
+
+async function deleteStored(backup) {
+  const status = $('stored-status');
+  if (!window.confirm('Delete the stored backup of ' + new Date(backup.createdAt).toLocaleString() + ' (' + backup.fileName + ')? This cannot be undone.')) {
+    setStatus(status, 'Nothing was deleted.');
+    return;
+  }
+  const response = await api('/api/backups/' + encodeURIComponent(backup.id), { method: 'DELETE' });
+  if (!response.ok) {
+    setStatus(status, await explain(response), 'error');
+    return;
+  }
+  setStatus(status, 'Deleted ' + backup.fileName + '.', 'ok');
+  await refreshBackups();
 }
 
 async function prune() {
@@ -131,10 +237,14 @@ document.addEventListener('DOMContentLoaded', () => {
   const input = $('api-key');
   input.value = sessionStorage.getItem(keyStorageName) || '';
   input.addEventListener('input', () => sessionStorage.setItem(keyStorageName, input.value.trim()));
+  input.addEventListener('change', refreshBackups);
   $('forget-key').addEventListener('click', () => {
     sessionStorage.removeItem(keyStorageName);
     input.value = '';
   });
   $('download').addEventListener('click', downloadBackup);
   $('prune').addEventListener('click', prune);
+  $('store-now').addEventListener('click', storeNow);
+  $('refresh-backups').addEventListener('click', refreshBackups);
+  refreshBackups();
 });
