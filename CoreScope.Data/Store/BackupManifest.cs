@@ -44,6 +44,9 @@ public sealed record BackupManifest
     /// <summary><c>ok</c>, or the first problems <c>PRAGMA integrity_check</c> found; null when it was not checked.</summary>
     public string? Integrity { get; init; }
 
+    /// <summary>Which check gave <see cref="Integrity"/>: <c>quick</c> (<c>quick_check</c>) or <c>full</c> (<c>integrity_check</c>).</summary>
+    public string? IntegrityCheck { get; init; }
+
     /// <summary>The stored file's name in the store folder, and the name a download is saved under.</summary>
     public required string FileName { get; init; }
 

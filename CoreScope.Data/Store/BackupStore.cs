@@ -229,16 +229,22 @@ public sealed class BackupStore
                 Path.Combine(Folder, StoreFiles.Partial(StoreFiles.Data(id, compressed: false))), method, compress ? 2 : 1,
                 StorageLocation.Store, cancellationToken);
 
-            var integrity = _options.CheckIntegrity ? await CheckIntegrityAsync(snapshot.FilePath, cancellationToken) : null;
+            var snapshotMs = stopwatch.ElapsedMilliseconds;
+            var integrity = _options.IntegrityCheck == StoreIntegrityCheck.None ? null
+                : await CheckIntegrityAsync(snapshot.FilePath, _options.IntegrityCheck == StoreIntegrityCheck.Quick, cancellationToken);
             RemoveSidecars(snapshot.FilePath);
+            var integrityMs = stopwatch.ElapsedMilliseconds - snapshotMs;
             if (compress)
             {
                 snapshot.FilePath = await StagingFiles.CompressAsync(
                     snapshot.FilePath, _backupOptions.CompressionLevel, cancellationToken, Path.Combine(Folder, StoreFiles.Partial(fileName)));
             }
 
+            var flushStartedMs = stopwatch.ElapsedMilliseconds;
             StagingFiles.FlushToDisk(snapshot.FilePath);
+            var hashStartedMs = stopwatch.ElapsedMilliseconds;
             var sha256 = Convert.ToHexStringLower(await StagingFiles.HashAsync(snapshot.FilePath, cancellationToken));
+            var hashMs = stopwatch.ElapsedMilliseconds - hashStartedMs;
             var length = new FileInfo(snapshot.FilePath).Length;
 
             File.Move(snapshot.FilePath, finalPath);
@@ -257,6 +263,7 @@ public sealed class BackupStore
                 SchemaSteps = snapshot.SchemaSteps,
                 Rows = snapshot.Rows,
                 Integrity = integrity,
+                IntegrityCheck = integrity is null ? null : _options.IntegrityCheck.ToString().ToLowerInvariant(),
                 FileName = fileName,
             };
             await WriteManifestAsync(manifest, cancellationToken);
@@ -270,8 +277,10 @@ public sealed class BackupStore
             _verified[id] = (length, File.GetLastWriteTimeUtc(finalPath));
             _changes.BackupStored(version);
             _logger.LogInformation(
-                "Stored backup {Id} ({Trigger}, {Method}{Compressed}, {Bytes} bytes, integrity {Integrity}) in {DurationMs} ms",
-                id, trigger, manifest.Method, compress ? ", gzip" : "", length, integrity ?? "not checked", manifest.DurationMs);
+                "Stored backup {Id} ({Trigger}, {Method}{Compressed}, {Bytes} bytes, integrity {Integrity}) in {DurationMs} ms: " +
+                "snapshot {SnapshotMs} ms, integrity check {IntegrityMs} ms, compress {CompressMs} ms, fsync {FlushMs} ms, SHA-256 {HashMs} ms",
+                id, trigger, manifest.Method, compress ? ", gzip" : "", length, integrity ?? "not checked", manifest.DurationMs,
+                snapshotMs, integrityMs, flushStartedMs - snapshotMs - integrityMs, hashStartedMs - flushStartedMs, hashMs);
             ApplyRetention();
             return manifest;
         }
@@ -317,9 +326,9 @@ public sealed class BackupStore
         }
     }
 
-    private async Task<string> CheckIntegrityAsync(string file, CancellationToken cancellationToken)
+    private async Task<string> CheckIntegrityAsync(string file, bool quick, CancellationToken cancellationToken)
     {
-        var report = await _backupService.CheckIntegrityAsync(file, cancellationToken);
+        var report = await _backupService.CheckIntegrityAsync(file, cancellationToken, quick);
         return report is ["ok"] ? "ok" : string.Join("; ", report.Take(10));
     }
 
