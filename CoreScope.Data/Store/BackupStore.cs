@@ -46,7 +46,7 @@ public sealed class BackupStore
     private readonly Dictionary<string, BackupManifest> _catalogue = new(StringComparer.Ordinal);
 
     // Files whose SHA-256 was checked, by the size and write time they had then: a resumed download does not hash
-    // a 1 GB file again (1.1 s here) for every range it asks for, while any write to the file changes its time.
+    // a 1 GiB file again (1.4 to 3.2 s here, docs/benchmarks.md) for every range it asks for, while any write to the file changes its time.
     private readonly ConcurrentDictionary<string, (long Length, DateTime WrittenAt)> _verified = new(StringComparer.Ordinal);
     private StoreFailure? _lastFailure;
 
