@@ -1,12 +1,6 @@
-using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Text.Json;
 using CoreScope.Api.Backup;
-using CoreScope.Api.Tests.Controllers;
-using CoreScope.Api.Tests.Infrastructure;
-using FluentAssertions;
-using NUnit.Framework;
 
 namespace CoreScope.Api.Tests.Backup;
 
@@ -70,7 +64,7 @@ public sealed class BackupLinkTests : WorkspaceTests
         using var response = await browser.GetAsync(tampered);
 
         response.StatusCode.Should().Be(HttpStatusCode.Forbidden);
-        (await ApiKeyTests.ErrorMemberAsync(response)).Should().Contain("not valid");
+        (await ProblemResponses.ErrorMemberAsync(response)).Should().Contain("not valid");
         (await browser.GetAsync("/api/backup-links/not-a-token")).StatusCode.Should().Be(HttpStatusCode.Forbidden);
     }
 
@@ -90,7 +84,7 @@ public sealed class BackupLinkTests : WorkspaceTests
         using var stretched = await browser.GetAsync(url[..url.IndexOf('?', StringComparison.Ordinal)] + "?expires=4102444800");
 
         expired.StatusCode.Should().Be(HttpStatusCode.Forbidden);
-        (await ApiKeyTests.ErrorMemberAsync(expired)).Should().Contain("expired");
+        (await ProblemResponses.ErrorMemberAsync(expired)).Should().Contain("expired");
         stretched.StatusCode.Should().Be(HttpStatusCode.Forbidden, "the expiry that counts is the one inside the protected token");
     }
 

@@ -1,13 +1,8 @@
-using System.Net;
 using System.Net.Http.Json;
-using CoreScope.Api.Tests.Infrastructure;
-using CoreScope.Api.Tests.Packets;
 using CoreScope.Data.Backup;
 using CoreScope.Data.Store;
-using FluentAssertions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
-using NUnit.Framework;
 
 namespace CoreScope.Api.Tests.Backup;
 
@@ -161,7 +156,7 @@ public sealed class BackupScheduleTests : WorkspaceTests
         await WaitForLogAsync(factory, "skipped: nothing was written", count: 2);
         (await StoredBackups.IdsAsync(client)).Should().ContainSingle();
 
-        (await client.PostAsJsonAsync("/api/packets", new { hex = PacketDecoderTests.AdvertHex })).StatusCode.Should().Be(HttpStatusCode.OK);
+        (await client.PostAsJsonAsync("/api/packets", new { hex = SamplePackets.Advert })).StatusCode.Should().Be(HttpStatusCode.OK);
 
         await WaitForLogAsync(factory, "stored as", count: 2);
         var backups = (await StoredBackups.ListAsync(client)).GetProperty("backups").EnumerateArray().ToList();

@@ -1,13 +1,7 @@
 using System.IO.Compression;
-using System.Net;
-using System.Text.Json;
-using CoreScope.Api.Tests.Controllers;
-using CoreScope.Api.Tests.Infrastructure;
 using CoreScope.Data.Backup;
 using CoreScope.Data.Store;
-using FluentAssertions;
 using Microsoft.Extensions.DependencyInjection;
-using NUnit.Framework;
 
 namespace CoreScope.Api.Tests.Backup;
 
@@ -16,19 +10,13 @@ public sealed class BackupStoreTests : WorkspaceTests
 {
     private string StoreFolder => StoredBackups.DefaultFolder(Workspace.DatabasePath);
 
-    private async Task CreateDatabaseAsync(int transmissions = 300)
-    {
-        await TestDatabase.CreateAsync(Workspace.DatabasePath);
-        TestDatabase.Populate(Workspace.DatabasePath, transmissions);
-    }
-
     private CoreScopeApiFactory StartServer(Dictionary<string, string?>? settings = null) =>
         new(Workspace, CoreScopeApiFactory.StrongApiKey, settings);
 
     [Test]
     public async Task Post_StoresTheSnapshotWithAManifest_Returns201WithLocation()
     {
-        await CreateDatabaseAsync();
+        await CreateDatabaseAsync(300);
         await using var factory = StartServer();
         using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
 
@@ -68,7 +56,7 @@ public sealed class BackupStoreTests : WorkspaceTests
     [Test]
     public async Task Post_GzipAndPages_StoresACompressedPageCopy()
     {
-        await CreateDatabaseAsync();
+        await CreateDatabaseAsync(300);
         await using var factory = StartServer();
         using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
 
@@ -95,7 +83,7 @@ public sealed class BackupStoreTests : WorkspaceTests
     [TestCase("None", null)]
     public async Task IntegrityCheckSetting_ChoosesTheCheck_AndTheManifestSaysWhich(string? setting, string? check)
     {
-        await CreateDatabaseAsync();
+        await CreateDatabaseAsync(300);
         await using var factory = StartServer(setting is null ? null : new() { ["CoreScope:Backup:Store:IntegrityCheck"] = setting });
         using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
 
@@ -119,21 +107,21 @@ public sealed class BackupStoreTests : WorkspaceTests
     [TestCase("?method=copy", "method")]
     public async Task Post_WithUnknownOption_Returns400AndStoresNothing(string query, string reason)
     {
-        await CreateDatabaseAsync();
+        await CreateDatabaseAsync(300);
         await using var factory = StartServer();
         using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
 
         using var response = await client.PostAsync("/api/backups" + query, null);
 
         response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
-        (await ApiKeyTests.ErrorMemberAsync(response)).Should().Contain(reason);
+        (await ProblemResponses.ErrorMemberAsync(response)).Should().Contain(reason);
         Directory.GetFiles(StoreFolder).Should().BeEmpty();
     }
 
     [Test]
     public async Task List_IsNewestFirst_GetReturnsTheManifest_DeleteRemovesBothFiles()
     {
-        await CreateDatabaseAsync();
+        await CreateDatabaseAsync(300);
         await using var factory = StartServer();
         using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
         var stored = new List<string>();
@@ -163,7 +151,7 @@ public sealed class BackupStoreTests : WorkspaceTests
     [TestCase("corescope-backup-x.json")]
     public async Task UnknownId_OrTraversal_Is404OnEveryRoute_AndTouchesNothing(string id)
     {
-        await CreateDatabaseAsync();
+        await CreateDatabaseAsync(300);
         await using var factory = StartServer();
         using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
         var kept = await StoredBackups.StoreAsync(client);
@@ -190,7 +178,7 @@ public sealed class BackupStoreTests : WorkspaceTests
     [Test]
     public async Task Start_SweepsHalfWrittenFiles_AndListsDamagedEntriesWithoutServingThem()
     {
-        await CreateDatabaseAsync();
+        await CreateDatabaseAsync(300);
         List<string> ids = [];
         await using (var factory = StartServer())
         {
@@ -231,7 +219,7 @@ public sealed class BackupStoreTests : WorkspaceTests
             {
                 using var refused = await client.GetAsync($"/api/backups/{damaged}/file");
                 refused.StatusCode.Should().Be(HttpStatusCode.Conflict);
-                (await ApiKeyTests.ErrorMemberAsync(refused)).Should().Contain("damaged");
+                (await ProblemResponses.ErrorMemberAsync(refused)).Should().Contain("damaged");
             }
 
             (await client.GetAsync($"/api/backups/{good}/file")).StatusCode.Should().Be(HttpStatusCode.OK);
@@ -247,7 +235,7 @@ public sealed class BackupStoreTests : WorkspaceTests
     [Test]
     public async Task StoredFileChangedOnDisk_IsRefusedWith409_AndListedAsModified()
     {
-        await CreateDatabaseAsync();
+        await CreateDatabaseAsync(300);
         await using var factory = StartServer();
         using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
         var manifest = await StoredBackups.StoreAsync(client);
@@ -266,7 +254,7 @@ public sealed class BackupStoreTests : WorkspaceTests
         using var refused = await client.GetAsync($"/api/backups/{manifest.Id()}/file");
 
         refused.StatusCode.Should().Be(HttpStatusCode.Conflict);
-        (await ApiKeyTests.ErrorMemberAsync(refused)).Should().Contain("changed on disk").And.Contain(manifest.Sha256());
+        (await ProblemResponses.ErrorMemberAsync(refused)).Should().Contain("changed on disk").And.Contain(manifest.Sha256());
         var listed = (await StoredBackups.ListAsync(client)).GetProperty("backups")[0];
         listed.GetProperty("status").GetString().Should().Be(BackupStatus.Modified);
         factory.Logs.Lines.Should().Contain(line => line.Message.Contains("was changed on disk", StringComparison.Ordinal));
@@ -275,7 +263,7 @@ public sealed class BackupStoreTests : WorkspaceTests
     [Test]
     public async Task Post_WhileADownloadSnapshotHoldsTheOnePlace_Returns429WithRetryAfter()
     {
-        await CreateDatabaseAsync();
+        await CreateDatabaseAsync(300);
         await using var factory = StartServer();
         using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
         var backupService = factory.Services.GetRequiredService<BackupService>();
@@ -295,14 +283,14 @@ public sealed class BackupStoreTests : WorkspaceTests
     [Test]
     public async Task Post_WithTooLittleSpace_Returns507NamingTheStoreSetting_AndTheFailureIsListed()
     {
-        await CreateDatabaseAsync();
+        await CreateDatabaseAsync(300);
         await using var factory = StartServer(new() { ["CoreScope:Backup:FreeSpaceMarginMB"] = "1000000" });
         using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
 
         using var refused = await client.PostAsync("/api/backups", null);
 
         refused.StatusCode.Should().Be(HttpStatusCode.InsufficientStorage);
-        (await ApiKeyTests.ErrorMemberAsync(refused)).Should().Contain("backup store").And.Contain("CoreScope:Backup:Store:Directory");
+        (await ProblemResponses.ErrorMemberAsync(refused)).Should().Contain("backup store").And.Contain("CoreScope:Backup:Store:Directory");
         Directory.GetFiles(StoreFolder).Should().BeEmpty();
         var lastFailure = (await StoredBackups.ListAsync(client)).GetProperty("lastFailure");
         lastFailure.GetProperty("trigger").GetString().Should().Be("manual");
@@ -321,7 +309,7 @@ public sealed class BackupStoreTests : WorkspaceTests
         await CreateDatabaseAsync(transmissions: 10);
         using (var connection = TestDatabase.Open(Workspace.DatabasePath))
         {
-            Dapper.SqlMapper.Execute(connection, """
+            connection.Execute("""
                 CREATE TABLE ballast (bytes BLOB);
                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 48) INSERT INTO ballast SELECT randomblob(1048576) FROM n;
                 """);
@@ -368,7 +356,7 @@ public sealed class BackupStoreTests : WorkspaceTests
             await filling;
 
             failed.StatusCode.Should().Be(HttpStatusCode.InsufficientStorage);
-            (await ApiKeyTests.ErrorMemberAsync(failed)).Should().Contain("filled up").And.Contain("CoreScope:Backup:Store:Directory");
+            (await ProblemResponses.ErrorMemberAsync(failed)).Should().Contain("filled up").And.Contain("CoreScope:Backup:Store:Directory");
             File.Delete(filler);
             Directory.GetFiles(StoreFolder).ToDictionary(file => file, StoredBackups.HashFile)
                 .Should().BeEquivalentTo(firstFiles, "the partial file is removed and the first backup is untouched");
@@ -394,7 +382,7 @@ public sealed class BackupStoreTests : WorkspaceTests
     [Test]
     public async Task StoreDirectorySetting_IsWhereBackupsGo()
     {
-        await CreateDatabaseAsync();
+        await CreateDatabaseAsync(300);
         var folder = Path.Combine(Workspace.Root, "elsewhere", "backups");
         await using var factory = StartServer(new() { ["CoreScope:Backup:Store:Directory"] = folder });
         using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
@@ -408,7 +396,7 @@ public sealed class BackupStoreTests : WorkspaceTests
     [Test]
     public async Task Endpoints_WithoutTheKey_Return401()
     {
-        await CreateDatabaseAsync();
+        await CreateDatabaseAsync(300);
         await using var factory = StartServer();
         using var client = factory.CreateClient(key: null);
 

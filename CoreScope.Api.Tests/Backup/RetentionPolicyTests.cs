@@ -1,7 +1,5 @@
 using System.Globalization;
 using CoreScope.Data.Store;
-using FluentAssertions;
-using NUnit.Framework;
 
 namespace CoreScope.Api.Tests.Backup;
 

@@ -1,9 +1,5 @@
-using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
-using CoreScope.Api.Tests.Infrastructure;
-using FluentAssertions;
-using NUnit.Framework;
 
 namespace CoreScope.Api.Tests.Backup;
 

@@ -1,6 +1,3 @@
-using CoreScope.Api.Tests.Infrastructure;
-using FluentAssertions;
-using NUnit.Framework;
 
 namespace CoreScope.Api.Tests.Backup;
 

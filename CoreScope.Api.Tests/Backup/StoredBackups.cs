@@ -1,7 +1,4 @@
-using System.Net;
 using System.Security.Cryptography;
-using System.Text.Json;
-using FluentAssertions;
 
 namespace CoreScope.Api.Tests.Backup;
 

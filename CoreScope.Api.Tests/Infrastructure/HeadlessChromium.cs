@@ -1,4 +1,3 @@
-using NUnit.Framework;
 using OpenQA.Selenium.Chrome;
 
 namespace CoreScope.Api.Tests.Infrastructure;

@@ -1,12 +1,9 @@
-using System.Text.Json;
-using CoreScope.Api.Tests.Infrastructure;
-using FluentAssertions;
-using NUnit.Framework;
+using CoreScope.Api.Tests.Backup;
 using OpenQA.Selenium;
 using OpenQA.Selenium.Chrome;
 using OpenQA.Selenium.Support.UI;
 
-namespace CoreScope.Api.Tests.Backup;
+namespace CoreScope.Api.Tests.AdminPage;
 
 /// <summary>The /admin page's stored backups in headless Chromium: list, back up now, download through a link, delete.</summary>
 [Category("Slow")]
@@ -97,7 +94,7 @@ public sealed class AdminPageStoreBrowserTests : WorkspaceTests
         TestDatabase.Populate(Workspace.DatabasePath, transmissions: 100);
         using (var connection = TestDatabase.Open(Workspace.DatabasePath))
         {
-            Dapper.SqlMapper.Execute(connection, """
+            connection.Execute("""
                 CREATE TABLE ballast (bytes BLOB);
                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 210) INSERT INTO ballast SELECT randomblob(1048576) FROM n;
                 """);
