@@ -157,12 +157,13 @@ public sealed class StoredBackupDownloadTests : WorkspaceTests
         await ExpectResumedAuditAsync(cutAt);
     }
 
-    // A real cut: curl at 1 MB/s is stopped after a second, leaving the start of the file as a broken download does.
+    // A real cut: curl at 100 kB/s is stopped after two seconds, leaving the start of the 6.6 MB file as a broken
+    // download does. (At 1 MB/s loopback's socket buffers once let curl finish the file within the second.)
     private async Task CutAsync(string saved)
     {
         var (exitCode, _, _) = await ExternalTools.RunAsync("curl",
         [
-            "-sS", "-f", "--limit-rate", "1M", "--max-time", "1", "-H", $"X-API-Key: {CoreScopeApiFactory.StrongApiKey}",
+            "-sS", "-f", "--limit-rate", "100K", "--max-time", "2", "-H", $"X-API-Key: {CoreScopeApiFactory.StrongApiKey}",
             "-o", saved, new Uri(_factory.ServerAddress!, FileUrl).ToString(),
         ]);
         exitCode.Should().Be(28, "curl stops at --max-time with 28");

@@ -48,7 +48,15 @@ public sealed class ScheduledBackupService(
             logger.LogInformation("Next scheduled backup at {Next:O} ({TimeZone})", next, schedule.TimeZone.Id);
             await due;
 
-            await RunAsync(next, stoppingToken);
+            try
+            {
+                await RunAsync(next, stoppingToken);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                // An exception out of a BackgroundService stops the whole host; one bad night must not stop the server.
+                logger.LogError(exception, "Scheduled backup of {Planned:O} failed unexpectedly; the schedule goes on", next);
+            }
 
             // From the later of the planned time and now: a run that took longer than the interval skips the runs it
             // overlapped instead of starting them all at once.

@@ -33,6 +33,19 @@ public sealed class DatabaseChanges(SqliteConnectionFactory connectionFactory) :
             _connection ??= await connectionFactory.OpenReadOnlyAsync(cancellationToken);
             return await _connection.ExecuteScalarAsync<long>(new CommandDefinition(DataVersionSql, cancellationToken: cancellationToken));
         }
+        catch (SQLiteException)
+        {
+            // A connection that failed once is not trusted again: the next read opens a new one. Versions are only
+            // comparable on one connection, so what was known is forgotten and the next run stores rather than skips.
+            if (_connection is not null)
+            {
+                await _connection.DisposeAsync();
+                _connection = null;
+            }
+
+            Interlocked.Exchange(ref _versionAtLastBackup, Unknown);
+            throw;
+        }
         finally
         {
             _turn.Release();
