@@ -11,13 +11,9 @@ using CoreScope.Data.Scheduling;
 using CoreScope.Data.Store;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-<<<<<<< HEAD
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using Polly;
-=======
-using Microsoft.Extensions.Options;
->>>>>>> 98624da (Backup store: snapshots written straight into the store as .partial, fsynced, renamed, with JSON manifests; restic-style retention; cron schedule that skips when PRAGMA data_version is unchanged; endpoints, resumable file downloads and Data Protection links)
 
 namespace CoreScope.Data;
 
@@ -51,7 +47,9 @@ public static class DependencyInjection
         services.AddSingleton<PruneService>();
 
         services.AddHostedService<DatabaseInitializer>();
-<<<<<<< HEAD
+
+        // After the initializer: the schedule's first run finds the schema in place and the store's catalogue read.
+        services.AddHostedService<ScheduledBackupService>();
         services.AddBackupMonitoring();
         return services;
     }
@@ -96,11 +94,6 @@ public static class DependencyInjection
 
                 pipeline.AddTimeout(TimeSpan.FromSeconds(options.AttemptTimeoutSeconds));
             });
-=======
-
-        // After the initializer: the schedule's first run finds the schema in place and the store's catalogue read.
-        services.AddHostedService<ScheduledBackupService>();
->>>>>>> 98624da (Backup store: snapshots written straight into the store as .partial, fsynced, renamed, with JSON manifests; restic-style retention; cron schedule that skips when PRAGMA data_version is unchanged; endpoints, resumable file downloads and Data Protection links)
         return services;
     }
 }

@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using CoreScope.Data.Backup;
+using CoreScope.Data.Diagnostics;
 using CoreScope.Data.Store;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
@@ -162,6 +163,32 @@ public sealed class BackupScheduleTests : WorkspaceTests
         var backups = (await StoredBackups.ListAsync(client)).GetProperty("backups").EnumerateArray().ToList();
         backups.Should().HaveCount(2).And.AllSatisfy(backup => backup.GetProperty("trigger").GetString().Should().Be("schedule"));
         backups[0].GetProperty("rows").GetProperty("transmissions").GetInt64().Should().Be(101);
+    }
+
+    [Test]
+    public async Task Health_ReportsTheStoredBackup_AndTheNextRun_AndRemembersTheNewestAfterARestart()
+    {
+        await using (var factory = StartServer(new() { ["CoreScope:Backup:Schedule"] = "0 3 * * *" }))
+        {
+            using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
+            await WaitForLogAsync(factory, "Next scheduled backup at 2026-01-01T03:00:00");
+            var manifest = await StoredBackups.StoreAsync(client);
+
+            var backup = JsonDocument.Parse(await client.GetStringAsync("/api/health")).RootElement.GetProperty("backup");
+            backup.GetProperty("lastSuccessAt").GetString().Should().Be("2026-01-01T02:59:00.000Z");
+            backup.GetProperty("lastSuccessSizeBytes").GetInt64().Should().Be(manifest.GetProperty("sizeBytes").GetInt64());
+            backup.GetProperty("nextScheduledAt").GetString().Should().Be("2026-01-01T03:00:00.000Z");
+        }
+
+        _clock.Advance(TimeSpan.FromMinutes(30));
+        await using (var restarted = StartServer(new()))
+        {
+            using var client = restarted.CreateClient(CoreScopeApiFactory.StrongApiKey);
+            var backup = JsonDocument.Parse(await client.GetStringAsync("/api/health")).RootElement.GetProperty("backup");
+            backup.GetProperty("lastSuccessAt").GetString().Should().Be("2026-01-01T02:59:00.000Z", "the catalogue outlives the process");
+            backup.GetProperty("lastSuccessAgeSeconds").GetDouble().Should().Be(1800);
+            backup.GetProperty("nextScheduledAt").ValueKind.Should().Be(JsonValueKind.Null);
+        }
     }
 
     [TestCase("CoreScope:Backup:Schedule", "61 * * * *")]

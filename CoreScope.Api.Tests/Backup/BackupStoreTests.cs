@@ -210,10 +210,10 @@ public sealed class BackupStoreTests : WorkspaceTests
 
             backups.Should().BeEquivalentTo(new Dictionary<string, string?>
             {
-                [good] = BackupStatus.Ok,
-                [noFile] = BackupStatus.MissingFile,
-                [noManifest] = BackupStatus.MissingManifest,
-                [unreadable] = BackupStatus.UnreadableManifest,
+                [good] = StoredBackupStatus.Ok,
+                [noFile] = StoredBackupStatus.MissingFile,
+                [noManifest] = StoredBackupStatus.MissingManifest,
+                [unreadable] = StoredBackupStatus.UnreadableManifest,
             });
             foreach (var damaged in new[] { noFile, noManifest, unreadable })
             {
@@ -256,7 +256,7 @@ public sealed class BackupStoreTests : WorkspaceTests
         refused.StatusCode.Should().Be(HttpStatusCode.Conflict);
         (await ProblemResponses.ErrorMemberAsync(refused)).Should().Contain("changed on disk").And.Contain(manifest.Sha256());
         var listed = (await StoredBackups.ListAsync(client)).GetProperty("backups")[0];
-        listed.GetProperty("status").GetString().Should().Be(BackupStatus.Modified);
+        listed.GetProperty("status").GetString().Should().Be(StoredBackupStatus.Modified);
         factory.Logs.Lines.Should().Contain(line => line.Message.Contains("was changed on disk", StringComparison.Ordinal));
     }
 

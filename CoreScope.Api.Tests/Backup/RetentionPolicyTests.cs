@@ -13,7 +13,7 @@ public sealed class RetentionPolicyTests
 
     private static DateTimeOffset At(string iso) => DateTimeOffset.Parse(iso, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
 
-    private static RetentionCandidate Backup(string iso, string trigger = BackupTrigger.Schedule, bool good = true) =>
+    private static RetentionCandidate Backup(string iso, string trigger = "schedule", bool good = true) =>
         new(iso, At(iso), trigger, good);
 
     private static IEnumerable<string> Kept(RetentionPolicy policy, IEnumerable<RetentionCandidate> backups, DateTimeOffset? now = null, TimeZoneInfo? zone = null) =>
@@ -148,8 +148,8 @@ public sealed class RetentionPolicyTests
         RetentionCandidate[] backups =
         [
             Backup("2026-06-01T11:00:00Z"),
-            Backup("2026-06-01T10:00:00Z", BackupTrigger.PreRestore),
-            Backup("2026-05-31T11:00:00Z", BackupTrigger.PreRestore),
+            Backup("2026-06-01T10:00:00Z", "pre-restore"),
+            Backup("2026-05-31T11:00:00Z", "pre-restore"),
         ];
         var policy = new RetentionPolicy(KeepLast: 1, 0, 0, 0);
 

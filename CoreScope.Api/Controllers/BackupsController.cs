@@ -1,5 +1,6 @@
 using CoreScope.Api.Backup;
 using CoreScope.Api.Filters;
+using CoreScope.Data.Diagnostics;
 using CoreScope.Data.Store;
 using Microsoft.AspNetCore.Mvc;
 

@@ -32,7 +32,6 @@ public sealed class BackupService(
     public async Task<BackupSnapshot> CreateSnapshotAsync(SnapshotRequest request, CancellationToken cancellationToken)
     {
         var slot = await slots.AcquireAsync(cancellationToken);
-<<<<<<< HEAD
         string folder;
         try
         {
@@ -46,11 +45,7 @@ public sealed class BackupService(
             throw SnapshotFailures.Classify(exception, TempDirectory);
         }
 
-        var snapshot = new BackupSnapshot(folder, slot)
-=======
-        var folder = SnapshotFolders.Create(TempDirectory);
         var snapshot = new BackupSnapshot(folder, slot, ownsFolder: true)
->>>>>>> 98624da (Backup store: snapshots written straight into the store as .partial, fsynced, renamed, with JSON manifests; restic-style retention; cron schedule that skips when PRAGMA data_version is unchanged; endpoints, resumable file downloads and Data Protection links)
         {
             CreatedAt = timeProvider.GetUtcNow(),
             Gzip = request.Gzip,

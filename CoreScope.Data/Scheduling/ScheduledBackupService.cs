@@ -1,4 +1,5 @@
 using CoreScope.Data.Backup;
+using CoreScope.Data.Diagnostics;
 using CoreScope.Data.Options;
 using CoreScope.Data.Store;
 using Microsoft.Extensions.Hosting;
@@ -17,6 +18,7 @@ namespace CoreScope.Data.Scheduling;
 public sealed class ScheduledBackupService(
     BackupStore store,
     DatabaseChanges changes,
+    BackupActivity activity,
     IOptions<BackupScheduleOptions> options,
     IOptions<BackupStoreOptions> storeOptions,
     TimeProvider timeProvider,
@@ -30,6 +32,7 @@ public sealed class ScheduledBackupService(
         if (schedule is null)
         {
             logger.LogInformation("No backup schedule (CoreScope:Backup:Schedule is empty): backups are stored only when asked for");
+            activity.SetNextScheduledAt(null);
             return;
         }
 
@@ -39,8 +42,11 @@ public sealed class ScheduledBackupService(
             if (schedule.Next(after) is not { } next)
             {
                 logger.LogWarning("The backup schedule {Schedule} has no further run", _options.Schedule);
+                activity.SetNextScheduledAt(null);
                 return;
             }
+
+            activity.SetNextScheduledAt(next);
 
             // The timer is set before the line is logged, so whoever reads the line (a test moving the clock) finds it set.
             var wait = next - timeProvider.GetUtcNow();

@@ -16,7 +16,7 @@ public sealed record BackupManifest
     /// <summary>When the snapshot was taken, UTC.</summary>
     public required DateTime CreatedAt { get; init; }
 
-    /// <summary><see cref="BackupTrigger.Manual"/>, <see cref="BackupTrigger.Schedule"/> or <see cref="BackupTrigger.PreRestore"/>.</summary>
+    /// <summary><c>manual</c>, <c>schedule</c> or <c>pre-restore</c> (<see cref="Diagnostics.MonitoringLabels.Of(Diagnostics.BackupTrigger)"/>).</summary>
     public required string Trigger { get; init; }
 
     /// <summary><c>vacuum</c> or <c>pages</c>.</summary>
@@ -51,10 +51,10 @@ public sealed record BackupManifest
     public required string FileName { get; init; }
 
     /// <summary>
-    /// What the store found on disk (<see cref="BackupStatus"/>). Written as <c>ok</c>; only an <c>ok</c> backup is served
+    /// What the store found on disk (<see cref="StoredBackupStatus"/>). Written as <c>ok</c>; only an <c>ok</c> backup is served
     /// or counted as good.
     /// </summary>
-    public string Status { get; init; } = BackupStatus.Ok;
+    public string Status { get; init; } = StoredBackupStatus.Ok;
 
     /// <summary>Members this version does not know, kept so that rewriting a manifest never drops them.</summary>
     [JsonExtensionData]
@@ -62,23 +62,11 @@ public sealed record BackupManifest
 
     /// <summary>A backup worth keeping: on disk as written, and not found damaged when it was checked.</summary>
     [JsonIgnore]
-    public bool IsGood => Status == BackupStatus.Ok && (Integrity is null || Integrity == "ok");
-}
-
-/// <summary>Why a stored backup was made.</summary>
-public static class BackupTrigger
-{
-    public const string Manual = "manual";
-    public const string Schedule = "schedule";
-
-    /// <summary>Taken by a restore just before it replaces the database; retention keeps it for at least 24 hours.</summary>
-    public const string PreRestore = "pre-restore";
-
-    public static bool IsKnown(string trigger) => trigger is Manual or Schedule or PreRestore;
+    public bool IsGood => Status == StoredBackupStatus.Ok && (Integrity is null || Integrity == "ok");
 }
 
 /// <summary>What the store found of a backup on disk. Anything but <see cref="Ok"/> is listed and never served.</summary>
-public static class BackupStatus
+public static class StoredBackupStatus
 {
     public const string Ok = "ok";
 

@@ -6,6 +6,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using CoreScope.Data.Backup;
 using CoreScope.Data.Connections;
+using CoreScope.Data.Diagnostics;
 using CoreScope.Data.Options;
 using CoreScope.Data.Scheduling;
 using Microsoft.Extensions.Hosting;
@@ -36,10 +37,11 @@ public sealed class BackupStore
 
     private readonly BackupService _backupService;
     private readonly DatabaseChanges _changes;
+    private readonly BackupActivity _activity;
     private readonly BackupOptions _backupOptions;
     private readonly BackupStoreOptions _options;
     private readonly RetentionPolicy _retention;
-    private readonly TimeZoneInfo _timeZone;
+    private readonly Lazy<TimeZoneInfo> _timeZone;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<BackupStore> _logger;
     private readonly Lock _gate = new();
@@ -53,6 +55,7 @@ public sealed class BackupStore
     public BackupStore(
         BackupService backupService,
         DatabaseChanges changes,
+        BackupActivity activity,
         DatabaseLocation database,
         IHostEnvironment environment,
         IOptions<BackupOptions> backupOptions,
@@ -64,11 +67,14 @@ public sealed class BackupStore
     {
         _backupService = backupService;
         _changes = changes;
+        _activity = activity;
         _backupOptions = backupOptions.Value;
         _options = options.Value;
         var keep = retention.Value;
         _retention = new RetentionPolicy(keep.KeepLast, keep.KeepDaily, keep.KeepWeekly, keep.KeepMonthly);
-        _timeZone = BackupSchedule.ParseTimeZone(schedule.Value.TimeZone);
+        // Parsed when retention first runs: a bad value is reported by the options' validation at start, naming the
+        // setting, instead of failing the construction of every service that needs the store.
+        _timeZone = new Lazy<TimeZoneInfo>(() => BackupSchedule.ParseTimeZone(schedule.Value.TimeZone));
         _timeProvider = timeProvider;
         _logger = logger;
         Folder = string.IsNullOrWhiteSpace(_options.Directory)
@@ -113,7 +119,15 @@ public sealed class BackupStore
             }
         }
 
-        var damaged = _catalogue.Values.Where(manifest => manifest.Status != BackupStatus.Ok).ToList();
+        var newest = List().FirstOrDefault(manifest => manifest.IsGood && TriggerOf(manifest.Trigger) is not null);
+        if (newest is not null)
+        {
+            _activity.RememberNewestStoredBackup(
+                new DateTimeOffset(newest.CreatedAt, TimeSpan.Zero), newest.SizeBytes, TriggerOf(newest.Trigger)!.Value, newest.Id);
+        }
+
+        ReportCatalogue();
+        var damaged = _catalogue.Values.Where(manifest => manifest.Status != StoredBackupStatus.Ok).ToList();
         _logger.LogInformation("Backup store {Folder}: {Count} stored backups", Folder, _catalogue.Count);
         foreach (var manifest in damaged)
         {
@@ -153,17 +167,18 @@ public sealed class BackupStore
         }
 
         _logger.LogInformation("Deleted stored backup {Id}", id);
+        ReportCatalogue();
     }
 
     /// <summary>
     /// The file of a good stored backup, after its SHA-256 was checked against the manifest (once per change of the
     /// file). A file that is missing or no longer what was written is refused with
-    /// <see cref="StoredBackupDamagedException"/> and marked <see cref="BackupStatus.Modified"/> in the catalogue.
+    /// <see cref="StoredBackupDamagedException"/> and marked <see cref="StoredBackupStatus.Modified"/> in the catalogue.
     /// </summary>
     public async Task<StoredBackupFile> OpenForDownloadAsync(string id, CancellationToken cancellationToken)
     {
         var manifest = Get(id);
-        if (manifest.Status != BackupStatus.Ok)
+        if (manifest.Status != StoredBackupStatus.Ok)
         {
             throw new StoredBackupDamagedException(
                 $"Stored backup {id} is damaged ({manifest.Status}) and is not served. Delete it, or check the files in {Folder}.");
@@ -184,7 +199,7 @@ public sealed class BackupStore
             {
                 if (_catalogue.ContainsKey(id))
                 {
-                    _catalogue[id] = manifest with { Status = BackupStatus.Modified };
+                    _catalogue[id] = manifest with { Status = StoredBackupStatus.Modified };
                 }
             }
 
@@ -205,11 +220,11 @@ public sealed class BackupStore
     /// Throws like <see cref="BackupService.CreateSnapshotAsync"/> (busy, insufficient storage, failed); a failure
     /// leaves nothing of this backup on disk, touches no other backup, and is kept as <see cref="LastFailure"/>.
     /// </summary>
-    public async Task<BackupManifest> StoreBackupAsync(string trigger, SnapshotMethod? method, bool compress, CancellationToken cancellationToken)
+    public async Task<BackupManifest> StoreBackupAsync(BackupTrigger trigger, SnapshotMethod? method, bool compress, CancellationToken cancellationToken)
     {
-        if (!BackupTrigger.IsKnown(trigger))
+        if (trigger == BackupTrigger.Download)
         {
-            throw new ArgumentException($"Unknown backup trigger \"{trigger}\".", nameof(trigger));
+            throw new ArgumentException("A download is not a stored backup; use Manual, Schedule or PreRestore.", nameof(trigger));
         }
 
         var stopwatch = Stopwatch.StartNew();
@@ -253,7 +268,7 @@ public sealed class BackupStore
             {
                 Id = id,
                 CreatedAt = createdAt.UtcDateTime,
-                Trigger = trigger,
+                Trigger = MonitoringLabels.Of(trigger),
                 Method = snapshot.Method.ToString().ToLowerInvariant(),
                 Compressed = compress,
                 SizeBytes = length,
@@ -276,12 +291,14 @@ public sealed class BackupStore
 
             _verified[id] = (length, File.GetLastWriteTimeUtc(finalPath));
             _changes.BackupStored(version);
+            _activity.RecordBackupSucceeded(trigger, length, TimeSpan.FromMilliseconds(manifest.DurationMs), id);
             _logger.LogInformation(
                 "Stored backup {Id} ({Trigger}, {Method}{Compressed}, {Bytes} bytes, integrity {Integrity}) in {DurationMs} ms: " +
                 "snapshot {SnapshotMs} ms, integrity check {IntegrityMs} ms, compress {CompressMs} ms, fsync {FlushMs} ms, SHA-256 {HashMs} ms",
-                id, trigger, manifest.Method, compress ? ", gzip" : "", length, integrity ?? "not checked", manifest.DurationMs,
+                id, manifest.Trigger, manifest.Method, compress ? ", gzip" : "", length, integrity ?? "not checked", manifest.DurationMs,
                 snapshotMs, integrityMs, flushStartedMs - snapshotMs - integrityMs, hashStartedMs - flushStartedMs, hashMs);
             ApplyRetention();
+            ReportCatalogue();
             return manifest;
         }
         catch (Exception exception) when (exception is not BackupBusyException)
@@ -300,8 +317,10 @@ public sealed class BackupStore
             }
 
             var failure = exception as BackupFailedException ?? SnapshotFailures.Classify(exception, Folder, StorageLocation.Store);
-            Volatile.Write(ref _lastFailure, new StoreFailure(_timeProvider.GetUtcNow(), trigger, failure.Message));
-            _logger.LogError(exception, "Storing a backup ({Trigger}) failed; nothing of it was left in {Folder}: {Reason}", trigger, Folder, failure.Message);
+            Volatile.Write(ref _lastFailure, new StoreFailure(_timeProvider.GetUtcNow(), MonitoringLabels.Of(trigger), failure.Message));
+            _logger.LogError(exception, "Storing a backup ({Trigger}) failed; nothing of it was left in {Folder}: {Reason}",
+                MonitoringLabels.Of(trigger), Folder, failure.Message);
+            _activity.RecordBackupFailed(trigger, failure.Message);
             if (ReferenceEquals(failure, exception))
             {
                 throw;
@@ -323,6 +342,18 @@ public sealed class BackupStore
         {
             StagingFiles.TryDelete(wal.FullName);
             StagingFiles.TryDelete(databaseFile + "-shm");
+        }
+    }
+
+    private static BackupTrigger? TriggerOf(string label) =>
+        Enum.GetValues<BackupTrigger>().Where(trigger => MonitoringLabels.Of(trigger) == label).Select(trigger => (BackupTrigger?)trigger).FirstOrDefault();
+
+    // What health and /metrics say the store holds: every listed backup, damaged ones too, since they take the disk.
+    private void ReportCatalogue()
+    {
+        lock (_gate)
+        {
+            _activity.SetStoredBackups(_catalogue.Count, _catalogue.Values.Sum(manifest => manifest.SizeBytes));
         }
     }
 
@@ -356,9 +387,9 @@ public sealed class BackupStore
         lock (_gate)
         {
             var candidates = _catalogue.Values
-                .Where(manifest => manifest.Status == BackupStatus.Ok)
+                .Where(manifest => manifest.Status == StoredBackupStatus.Ok)
                 .Select(manifest => new RetentionCandidate(manifest.Id, new DateTimeOffset(manifest.CreatedAt, TimeSpan.Zero), manifest.Trigger, manifest.IsGood));
-            var decision = _retention.Apply(candidates, _timeProvider.GetUtcNow(), _timeZone);
+            var decision = _retention.Apply(candidates, _timeProvider.GetUtcNow(), _timeZone.Value);
             foreach (var id in decision.Remove)
             {
                 var manifest = _catalogue[id];
@@ -390,16 +421,16 @@ public sealed class BackupStore
     private BackupManifest Refresh(string id)
     {
         var manifest = _catalogue[id];
-        if (manifest.Status != BackupStatus.Ok)
+        if (manifest.Status != StoredBackupStatus.Ok)
         {
             return manifest;
         }
 
         var file = new FileInfo(Path.Combine(Folder, manifest.FileName));
-        var status = !file.Exists ? BackupStatus.MissingFile
-            : file.Length != manifest.SizeBytes ? BackupStatus.Modified
-            : BackupStatus.Ok;
-        if (status != BackupStatus.Ok)
+        var status = !file.Exists ? StoredBackupStatus.MissingFile
+            : file.Length != manifest.SizeBytes ? StoredBackupStatus.Modified
+            : StoredBackupStatus.Ok;
+        if (status != StoredBackupStatus.Ok)
         {
             manifest = manifest with { Status = status };
             _catalogue[id] = manifest;
@@ -426,9 +457,9 @@ public sealed class BackupStore
         if (manifest is not null && manifest.Id == id && StoreFiles.TryParse(manifest.FileName, out var fileId, out var isManifest) && fileId == id && !isManifest)
         {
             var file = new FileInfo(Path.Combine(Folder, manifest.FileName));
-            var status = !file.Exists ? BackupStatus.MissingFile
-                : file.Length != manifest.SizeBytes ? BackupStatus.Modified
-                : BackupStatus.Ok;
+            var status = !file.Exists ? StoredBackupStatus.MissingFile
+                : file.Length != manifest.SizeBytes ? StoredBackupStatus.Modified
+                : StoredBackupStatus.Ok;
             return manifest with { Status = status };
         }
 
@@ -449,7 +480,7 @@ public sealed class BackupStore
             SchemaSteps = [],
             Rows = new Dictionary<string, long>(),
             FileName = dataFile is null ? StoreFiles.Data(id, compressed: false) : Path.GetFileName(dataFile),
-            Status = manifestFile is null ? BackupStatus.MissingManifest : BackupStatus.UnreadableManifest,
+            Status = manifestFile is null ? StoredBackupStatus.MissingManifest : StoredBackupStatus.UnreadableManifest,
         };
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using CoreScope.Data.Diagnostics;
 
 namespace CoreScope.Data.Store;
 
@@ -20,6 +21,8 @@ public sealed record RetentionPolicy(int KeepLast, int KeepDaily, int KeepWeekly
 {
     /// <summary>How long a <c>pre-restore</c> backup is kept whatever the rules say: the day an operator has to change their mind.</summary>
     public static readonly TimeSpan PreRestoreProtection = TimeSpan.FromHours(24);
+
+    private static readonly string PreRestoreTrigger = MonitoringLabels.Of(BackupTrigger.PreRestore);
 
     public bool KeepsEverything => KeepLast == 0 && KeepDaily == 0 && KeepWeekly == 0 && KeepMonthly == 0;
 
@@ -66,7 +69,7 @@ public sealed record RetentionPolicy(int KeepLast, int KeepDaily, int KeepWeekly
                 reasons.Add("newest good backup");
             }
 
-            if (backup.Trigger == BackupTrigger.PreRestore && now - backup.CreatedAt < PreRestoreProtection)
+            if (backup.Trigger == PreRestoreTrigger && now - backup.CreatedAt < PreRestoreProtection)
             {
                 reasons.Add("pre-restore, younger than 24 hours");
             }
