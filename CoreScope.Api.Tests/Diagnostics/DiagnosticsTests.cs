@@ -86,6 +86,7 @@ public sealed class DiagnosticsTests : WorkspaceTests
         {
             body.RootElement.GetProperty("status").GetString().Should().Be("ok");
             body.RootElement.GetProperty("engine").GetString().Should().Be("dotnet");
+            body.RootElement.GetProperty("sqliteVersion").GetString().Should().Be("3.53.3", "the engine SQLitePCLRaw.lib.e_sqlite3 ships");
             body.RootElement.GetProperty("memory").GetProperty("rss").GetDouble().Should().BeGreaterThan(0);
             body.RootElement.GetProperty("perf").GetProperty("recentSlow").ValueKind.Should().Be(JsonValueKind.Array);
         }
@@ -98,5 +99,6 @@ public sealed class DiagnosticsTests : WorkspaceTests
         down.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
         using var downBody = JsonDocument.Parse(await down.Content.ReadAsStringAsync());
         downBody.RootElement.GetProperty("status").GetString().Should().Be("down");
+        downBody.RootElement.GetProperty("sqliteVersion").GetString().Should().Be("3.53.3", "the engine is known without the file");
     }
 }

@@ -13,7 +13,7 @@ public sealed record HealthPerf(long TotalRequests, double AvgMs, long SlowQueri
 
 /// <summary>The server's health; <see cref="HealthStatus"/> lists what <c>status</c> can say.</summary>
 public sealed record HealthResponse(
-    string Status, string Engine, string Version, double Uptime, string UptimeHuman, MemoryUsage Memory, HealthPerf Perf, BackupHealth Backup, string? Error);
+    string Status, string Engine, string Version, string SqliteVersion, double Uptime, string UptimeHuman, MemoryUsage Memory, HealthPerf Perf, BackupHealth Backup, string? Error);
 
 /// <summary>
 /// What health says of backups (docs/operators.md, "What to watch"). Times are ISO 8601 UTC; a member is null when

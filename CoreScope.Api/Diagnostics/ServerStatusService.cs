@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using CoreScope.Data;
+using CoreScope.Data.Connections;
 using CoreScope.Data.Diagnostics;
 using CoreScope.Data.Reads;
 
@@ -42,6 +43,7 @@ public sealed class ServerStatusService(
             error is not null ? HealthStatus.Down : backup.Stale ? HealthStatus.Degraded : HealthStatus.Ok,
             ServerInfo.Engine,
             serverInfo.Version,
+            SqliteConnectionFactory.EngineVersion,
             Math.Round(uptime.TotalSeconds, 1),
             Humanize(uptime),
             new MemoryUsage(
