@@ -40,16 +40,29 @@ public sealed class PowerShellBackupScriptTests : WorkspaceTests
     }
 
     [Test]
-    public async Task Compress_SavesAGzipFile()
+    public async Task Compress_SavesAGzipOfManyMembers_ThatPowerShellExpandsToTheDatabaseByteForByte()
     {
-        var server = CreateServer().StartKestrel();
+        TestDatabase.Populate(Workspace.DatabasePath, transmissions: 4_000, payloadBytes: 400);
+        var factory = CreateServer();
+        var server = factory.StartKestrel();
 
-        var (exitCode, _, error) = await RunScriptAsync(server, CoreScopeApiFactory.StrongApiKey, "-Compress", "-Verify");
+        var (exitCode, output, error) = await RunScriptAsync(server, CoreScopeApiFactory.StrongApiKey, "-Compress", "-Verify");
 
         exitCode.Should().Be(0, error);
         var saved = Directory.GetFiles(Workspace.DownloadDirectory).Should().ContainSingle().Subject;
+        output.Trim().Should().Be(saved);
         Path.GetFileName(saved).Should().MatchRegex("^corescope-backup-[0-9]+\\.db\\.gz$");
-        (await File.ReadAllBytesAsync(saved))[..2].Should().Equal(0x1F, 0x8B);
+        var gzip = await File.ReadAllBytesAsync(saved);
+        gzip[..2].Should().Equal(0x1F, 0x8B);
+        Backup.BackupGzipTests.CountMembers(gzip).Should().BeGreaterThan(1, "the server compressed in blocks");
+
+        // The operator's way to unpack it (docs/operators.md), then the same snapshot uncompressed to compare with.
+        var (expandCode, _, expandError) = await ExternalTools.RunAsync(_pwsh, ["-NoProfile", "-NonInteractive", "-Command", Backup.ParallelGzipTests.PowerShellExpand(saved)]);
+        expandCode.Should().Be(0, expandError);
+        using var client = factory.CreateOperatorClient();
+        var reference = await client.GetByteArrayAsync("/api/backup");
+        (await File.ReadAllBytesAsync(saved[..^3])).Should().Equal(reference);
+        TestDatabase.IntegrityCheck(saved[..^3]).Should().Be("ok");
     }
 
     [Test]

@@ -19,9 +19,9 @@ public static class StagingFiles
     public static FileStream OpenSequentialRead(string path, int bufferSize = 0) =>
         new(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize, FileOptions.SequentialScan | FileOptions.Asynchronous);
 
-    /// <summary>Creates a file that must not exist yet.</summary>
+    /// <summary>Creates a file that must not exist yet, for writers of whole blocks (no FileStream buffer).</summary>
     public static FileStream CreateNew(string path) =>
-        new(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, CopyBufferBytes, FileOptions.Asynchronous);
+        new(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0, FileOptions.Asynchronous);
 
     /// <summary>
     /// Compresses <paramref name="file"/> into <paramref name="gzipFile"/> (by default <c>file.gz</c> beside it), deletes
@@ -34,10 +34,9 @@ public static class StagingFiles
         {
             await using var source = OpenSequentialRead(file);
             await using var target = CreateNew(gzipFile);
-            await using (var gzip = new GZipStream(target, level, leaveOpen: true))
-            {
-                await source.CopyToAsync(gzip, CopyBufferBytes, cancellationToken);
-            }
+
+            // Whole 1 MiB blocks in, whole members out: the FileStreams need no buffers of their own.
+            await ParallelGzip.CompressAsync(source, target, level, cancellationToken);
         }
         catch
         {
