@@ -30,6 +30,7 @@ public sealed class BenchmarkQuickTests : WorkspaceTests
         [
             "cp of the file", "sqlite3 CLI VACUUM INTO", "online backup API, one step (in-process)",
             "BackupService, vacuum (in-process)", "BackupService, pages (in-process)",
+            "gzip of a snapshot, one GZipStream (in-process)", "gzip of a snapshot, ParallelGzip (in-process)",
             "GET /api/backup, vacuum", "GET /api/backup, pages", "GET /api/backup, vacuum + gzip",
         ]);
         timings.Should().AllSatisfy(timing =>

@@ -1,4 +1,5 @@
 using System.Data.SQLite;
+using System.IO.Compression;
 using CoreScope.Data.Backup;
 using CoreScope.Data.Options;
 using Dapper;
@@ -78,6 +79,33 @@ public static class BackupBench
                 await using var snapshot = await service.CreateSnapshotAsync(new SnapshotRequest(Method: method), CancellationToken.None);
                 return snapshot.Length;
             }));
+        }
+
+        // The compressor alone, on a finished page copy: GZipStream on one core as 1.0 did, and ParallelGzip.
+        await using (var snapshot = await service.CreateSnapshotAsync(new SnapshotRequest(Method: SnapshotMethod.Pages), CancellationToken.None))
+        {
+            var level = snapshot.CompressionLevel;
+            timings.Add(await Measure.RunsAsync("gzip of a snapshot, one GZipStream (in-process)", runs, async _ =>
+            {
+                await using (var source = StagingFiles.OpenSequentialRead(snapshot.FilePath))
+                await using (var file = new FileStream(target, FileMode.Create, FileAccess.Write, FileShare.None, 0, FileOptions.Asynchronous))
+                await using (var gzip = new GZipStream(file, level))
+                {
+                    await source.CopyToAsync(gzip, CopyBufferBytes);
+                }
+
+                return await OutputSizeThenDelete();
+            }, "the compressor before issue 11, one core"));
+            timings.Add(await Measure.RunsAsync("gzip of a snapshot, ParallelGzip (in-process)", runs, async _ =>
+            {
+                await using (var source = StagingFiles.OpenSequentialRead(snapshot.FilePath))
+                await using (var file = new FileStream(target, FileMode.Create, FileAccess.Write, FileShare.None, 0, FileOptions.Asynchronous))
+                {
+                    await ParallelGzip.CompressAsync(source, file, level, CancellationToken.None);
+                }
+
+                return await OutputSizeThenDelete();
+            }, $"{ParallelGzip.DefaultBlockBytes / 1048576} MiB members on {Environment.ProcessorCount} cores"));
         }
 
         await using (var server = await ServerProcess.StartAsync(database, Path.Combine(work, "server-tmp")))
