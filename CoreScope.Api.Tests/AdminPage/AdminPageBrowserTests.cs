@@ -60,13 +60,13 @@ public sealed class AdminPageBrowserTests : WorkspaceTests
 
         _browser.FindElement(By.Id("download")).Click();
 
-        WaitForStatus("backup-status", "Saved corescope-backup-");
+        WaitForStatus("backup-status", "Your browser is saving corescope-backup-");
         var saved = WaitForDownload();
-        Path.GetFileName(saved).Should().MatchRegex("^corescope-backup-[0-9]+\\.db\\.gz$");
+        Path.GetFileName(saved).Should().MatchRegex("^corescope-backup-[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}\\.db\\.gz$");
         var gzip = await File.ReadAllBytesAsync(saved);
-        Backup.BackupGzipTests.CountMembers(gzip).Should().BeGreaterThan(1, "the server compressed in blocks");
+        Backup.BackupGzipTests.CountMembers(gzip).Should().BeGreaterThan(1, "the server compressed the stored backup in blocks");
 
-        // Nothing wrote since: the same snapshot uncompressed is what the browser's file must unpack to.
+        // Nothing wrote since: the same snapshot (VACUUM INTO is deterministic) uncompressed is what the file must unpack to.
         using var client = new HttpClient { BaseAddress = _server };
         client.DefaultRequestHeaders.Add("X-API-Key", CoreScopeApiFactory.StrongApiKey);
         var reference = await client.GetByteArrayAsync("/api/backup");
