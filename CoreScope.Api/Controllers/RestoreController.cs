@@ -21,7 +21,7 @@ public sealed class RestoreController(RestoreService restoreService, IOptions<Re
     /// <param name="dryRun">Run every check and stop: nothing changes.</param>
     /// <param name="cancellationToken">Ends the request when the client goes away (until the copy into the live file starts).</param>
     [HttpPost("restore")]
-    [RestoreUploadLimit]
+    [RestoreUpload]
     [ProducesResponseType(typeof(RestoreResponse), StatusCodes.Status200OK)]
     [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status400BadRequest)]
     [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status401Unauthorized)]

@@ -68,7 +68,7 @@ public sealed class RestoreService(
             VerifyDigest(staged.Sha256, storedSha256, "its manifest (the stored file changed after it was written)");
 
             logger.LogInformation("Restore {Restore}: checking {Bytes} bytes", name, staged.DatabaseBytes);
-            var checkedDatabase = await checks.CheckAsync(staged.DatabasePath, live?.PageSize, cancellationToken);
+            var checkedDatabase = await checks.CheckAsync(staged.DatabasePath, (int?)live?.PageSize, cancellationToken);
             var databaseBytes = new FileInfo(staged.DatabasePath).Length;
             var result = new RestoreResult
             {
@@ -193,7 +193,7 @@ public sealed class RestoreService(
         RestoreDisk.EnsureFree(needs, _backupOptions.FreeSpaceMarginMB);
     }
 
-    private sealed record LiveDatabase(int PageSize, long UsedBytes);
+    private sealed record LiveDatabase(long PageSize, long UsedBytes);
 
     private const string LiveFactsSql = """
         SELECT page_size AS PageSize, (page_count - freelist_count) * page_size AS UsedBytes
