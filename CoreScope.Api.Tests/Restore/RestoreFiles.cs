@@ -26,7 +26,7 @@ public static class RestoreFiles
     public static ByteArrayContent Body(byte[] bytes, string contentType = "application/octet-stream")
     {
         var content = new ByteArrayContent(bytes);
-        content.Headers.ContentType = new MediaTypeHeaderValue(contentType);
+        content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
         return content;
     }
 
@@ -48,10 +48,10 @@ public static class RestoreFiles
         return JsonDocument.Parse(body).RootElement.Clone();
     }
 
-    public static async Task<byte[]> GzipAsync(byte[] bytes)
+    public static async Task<byte[]> GzipAsync(byte[] bytes, CompressionLevel level = CompressionLevel.Fastest)
     {
         using var output = new MemoryStream();
-        await using (var gzip = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true))
+        await using (var gzip = new GZipStream(output, level, leaveOpen: true))
         {
             await gzip.WriteAsync(bytes);
         }
