@@ -99,4 +99,28 @@ public static class RestoreFiles
         connection.ExecuteScalar<long>("PRAGMA page_size").Should().Be(pageSize);
         return target;
     }
+
+    /// <summary>
+    /// A body that sends its first <paramref name="firstPart"/> bytes, then waits for <paramref name="release"/> before the
+    /// rest: a restore whose upload is under way for as long as a test needs.
+    /// </summary>
+    public sealed class GatedContent(byte[] bytes, int firstPart, Task release) : HttpContent
+    {
+        public TaskCompletionSource FirstPartSent { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+        {
+            await stream.WriteAsync(bytes.AsMemory(0, firstPart));
+            await stream.FlushAsync();
+            FirstPartSent.TrySetResult();
+            await release;
+            await stream.WriteAsync(bytes.AsMemory(firstPart));
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = bytes.Length;
+            return true;
+        }
+    }
 }
