@@ -68,10 +68,12 @@ public static class RestoreCommand
             builder.Configuration["CoreScope:Database:Path"] = Path.GetFullPath(database);
         }
 
-        // Only warnings and errors, on stderr: stdout carries the one line that says what happened.
+        // Only warnings and errors, on stderr: stdout carries the one line that says what happened. Set in the
+        // configuration, since appsettings.json's levels would otherwise win over a minimum set in code.
+        builder.Configuration["Logging:LogLevel:Default"] = "Warning";
+        builder.Configuration["Logging:LogLevel:CoreScope"] = "Warning";
         builder.Logging.ClearProviders();
         builder.Logging.AddConsole(options => options.LogToStandardErrorThreshold = LogLevel.Trace);
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddCoreScopeData();
         using var host = builder.Build();
 

@@ -110,7 +110,7 @@ public sealed class RestoreChecks(SqliteConnectionFactory connectionFactory, Sch
         if (read < SqliteMagic.Length || !header.AsSpan(0, SqliteMagic.Length).SequenceEqual(SqliteMagic))
         {
             throw new RestoreFailedException(RestoreFailure.Unusable,
-                "The upload is not a SQLite database (it does not start with \"SQLite format 3\"). Send a .db or .db.gz backup.");
+                "The file is not a SQLite database (it does not start with \"SQLite format 3\"). Send a .db or .db.gz backup.");
         }
 
         if (read < header.Length)
