@@ -2,8 +2,10 @@ using System.Buffers.Binary;
 using System.Data.SQLite;
 using System.Text;
 using CoreScope.Data.Connections;
+using CoreScope.Data.Options;
 using CoreScope.Data.Schema;
 using Dapper;
+using Microsoft.Extensions.Options;
 
 namespace CoreScope.Data.Restore;
 
@@ -20,7 +22,7 @@ public sealed record CheckedDatabase(SortedDictionary<string, long> Rows, IReadO
 /// size (the backup API refuses to copy into a WAL database across page sizes: "attempt to write a readonly
 /// database") and brought to the current schema, so the live database never runs on an old one.
 /// </summary>
-public sealed class RestoreChecks(SqliteConnectionFactory connectionFactory, SchemaMigrator schemaMigrator)
+public sealed class RestoreChecks(SqliteConnectionFactory connectionFactory, SchemaMigrator schemaMigrator, IOptions<RestoreOptions> options)
 {
     private static readonly byte[] SqliteMagic = Encoding.ASCII.GetBytes("SQLite format 3\0");
 
@@ -31,6 +33,8 @@ public sealed class RestoreChecks(SqliteConnectionFactory connectionFactory, Sch
 
     private const string IntegrityCheckSql = "PRAGMA integrity_check;";
 
+    private const string QuickCheckSql = "PRAGMA quick_check;";
+
     private const string PageSizeSql = "PRAGMA page_size;";
 
     public async Task<CheckedDatabase> CheckAsync(string file, int? livePageSize, CancellationToken cancellationToken)
@@ -40,7 +44,7 @@ public sealed class RestoreChecks(SqliteConnectionFactory connectionFactory, Sch
         {
             await using var connection = await connectionFactory.OpenFileAsync(file, readOnly: false, cancellationToken);
             await connection.ExecuteAsync(new CommandDefinition(StagingConnectionSql, cancellationToken: cancellationToken));
-            await CheckIntegrityAsync(connection, cancellationToken);
+            await CheckIntegrityAsync(connection, options.Value.IntegrityCheck, cancellationToken);
             var tables = await DatabaseFacts.TablesAsync(connection, cancellationToken);
             var missing = DatabaseFacts.RequiredTables.Where(table => !tables.Contains(table, StringComparer.Ordinal)).ToList();
             if (missing.Count > 0)
@@ -73,6 +77,10 @@ public sealed class RestoreChecks(SqliteConnectionFactory connectionFactory, Sch
             var rows = await DatabaseFacts.CountRowsAsync(connection, cancellationToken);
             return new CheckedDatabase(rows, applied, rebuiltFrom);
         }
+        catch (SQLiteException exception) when (exception.ResultCode == SQLiteErrorCode.Interrupt && cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException("The restore was cancelled during its checks.", exception, cancellationToken);
+        }
         catch (SQLiteException exception) when (exception.ResultCode is SQLiteErrorCode.NotADb or SQLiteErrorCode.Corrupt)
         {
             throw new RestoreFailedException(RestoreFailure.Unusable,
@@ -81,14 +89,18 @@ public sealed class RestoreChecks(SqliteConnectionFactory connectionFactory, Sch
         }
     }
 
-    private static async Task CheckIntegrityAsync(SQLiteConnection connection, CancellationToken cancellationToken)
+    private static async Task CheckIntegrityAsync(SQLiteConnection connection, RestoreCheck check, CancellationToken cancellationToken)
     {
+        var sql = check == RestoreCheck.Quick ? QuickCheckSql : IntegrityCheckSql;
+
+        // sqlite3_interrupt stops a long check when the client goes away.
+        using var interrupt = cancellationToken.Register(connection.Cancel);
         var report = (await connection.QueryAsync<string>(
-            new CommandDefinition(IntegrityCheckSql, cancellationToken: cancellationToken, commandTimeout: 0))).ToList();
+            new CommandDefinition(sql, cancellationToken: cancellationToken, commandTimeout: 0))).ToList();
         if (report is not ["ok"])
         {
             throw new RestoreFailedException(RestoreFailure.Unusable,
-                "The database failed PRAGMA integrity_check, so nothing was changed: " + string.Join("; ", report.Take(5)) +
+                $"The database failed {sql.TrimEnd(';')}, so nothing was changed: " + string.Join("; ", report.Take(5)) +
                 (report.Count > 5 ? $" (and {report.Count - 5} more)" : "") + ". Send an intact backup.");
         }
     }
