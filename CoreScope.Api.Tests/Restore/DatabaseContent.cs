@@ -1,6 +1,4 @@
 using System.Globalization;
-using CoreScope.Api.Tests.Infrastructure;
-using Dapper;
 
 namespace CoreScope.Api.Tests.Restore;
 

@@ -1,6 +1,3 @@
-using CoreScope.Api.Tests.Infrastructure;
-using FluentAssertions;
-using NUnit.Framework;
 using OpenQA.Selenium;
 using OpenQA.Selenium.Chrome;
 using OpenQA.Selenium.Support.UI;

@@ -1,7 +1,3 @@
-using System.Net;
-using CoreScope.Api.Tests.Infrastructure;
-using FluentAssertions;
-using NUnit.Framework;
 
 namespace CoreScope.Api.Tests.Restore;
 

@@ -1,9 +1,5 @@
-using System.Net;
 using System.Security.Cryptography;
 using System.Text;
-using CoreScope.Api.Tests.Infrastructure;
-using FluentAssertions;
-using NUnit.Framework;
 
 namespace CoreScope.Api.Tests.Restore;
 

@@ -1,12 +1,7 @@
 using System.Diagnostics;
-using System.Net;
 using System.Net.Http.Json;
-using CoreScope.Api.Tests.Infrastructure;
-using CoreScope.Api.Tests.Packets;
 using CoreScope.Data.Connections;
-using FluentAssertions;
 using Microsoft.Extensions.DependencyInjection;
-using NUnit.Framework;
 
 namespace CoreScope.Api.Tests.Restore;
 
@@ -59,7 +54,7 @@ public sealed class RestoreConcurrencyTests : WorkspaceTests
         var stopwatch = Stopwatch.StartNew();
         await using (await writer.HoldAsync(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5), CancellationToken.None))
         {
-            refused = await client.PostAsJsonAsync("/api/packets", new { hex = PacketDecoderTests.AdvertHex });
+            refused = await client.PostAsJsonAsync("/api/packets", new { hex = SamplePackets.Advert });
         }
 
         stopwatch.Elapsed.Should().BeGreaterThanOrEqualTo(TimeSpan.FromSeconds(0.9), "the write waited its bound first");
@@ -70,7 +65,7 @@ public sealed class RestoreConcurrencyTests : WorkspaceTests
 
         // A hold shorter than the bound: the write just waits and then goes through.
         var hold = await writer.HoldAsync(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5), CancellationToken.None);
-        var waiting = client.PostAsJsonAsync("/api/packets", new { hex = PacketDecoderTests.AdvertHex });
+        var waiting = client.PostAsJsonAsync("/api/packets", new { hex = SamplePackets.Advert });
         await Task.Delay(300);
         waiting.IsCompleted.Should().BeFalse("the write waits while the writer is held");
         await hold.DisposeAsync();

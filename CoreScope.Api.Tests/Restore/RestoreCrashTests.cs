@@ -1,8 +1,4 @@
 using System.Net.Http.Headers;
-using CoreScope.Api.Tests.Infrastructure;
-using Dapper;
-using FluentAssertions;
-using NUnit.Framework;
 
 namespace CoreScope.Api.Tests.Restore;
 

@@ -1,9 +1,5 @@
 using System.IO.Compression;
 using System.Net.Http.Headers;
-using System.Text.Json;
-using CoreScope.Api.Tests.Infrastructure;
-using Dapper;
-using FluentAssertions;
 
 namespace CoreScope.Api.Tests.Restore;
 

@@ -1,11 +1,5 @@
-using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
-using System.Text.Json;
-using CoreScope.Api.Tests.Infrastructure;
-using CoreScope.Api.Tests.Packets;
-using FluentAssertions;
-using NUnit.Framework;
 
 namespace CoreScope.Api.Tests.Restore;
 
@@ -31,7 +25,7 @@ public sealed class RestoreRequestTests : WorkspaceTests
         var backedUp = DatabaseContent.Read(backup);
 
         // More ingest after the backup: through the API and from another connection.
-        (await client.PostAsJsonAsync("/api/packets", new { hex = PacketDecoderTests.AdvertHex })).EnsureSuccessStatusCode();
+        (await client.PostAsJsonAsync("/api/packets", new { hex = SamplePackets.Advert })).EnsureSuccessStatusCode();
         TestDatabase.Populate(Workspace.DatabasePath, transmissions: 30);
         var beforeRestore = DatabaseContent.Read(Workspace.DatabasePath);
         beforeRestore["transmissions"].Should().HaveCount(231);
@@ -178,7 +172,7 @@ public sealed class RestoreRequestTests : WorkspaceTests
     {
         var (factory, client) = await StartAsync();
         await using var _ = factory;
-        var original = Path.Combine(ExternalTools.RepositoryRoot, "CoreScope.Api.Tests", "Fixtures", "corescope-e2e-fixture.db");
+        var original = Path.Combine(AppContext.BaseDirectory, "Fixtures", "corescope-e2e-fixture.db");
         var originalRows = TestDatabase.RowCounts(original);
 
         using var response = await RestoreFiles.PostRestoreAsync(client, original);

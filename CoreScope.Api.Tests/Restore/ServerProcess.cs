@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Net;
 using System.Net.Sockets;
-using CoreScope.Api.Tests.Infrastructure;
 
 namespace CoreScope.Api.Tests.Restore;
 
