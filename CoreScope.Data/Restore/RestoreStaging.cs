@@ -82,7 +82,7 @@ internal static class RestoreStaging
             if (written > maxDatabaseBytes)
             {
                 throw new RestoreFailedException(RestoreFailure.TooLarge,
-                    $"The {(isGzip ? "gzip upload unpacks" : "database is")} to more than {maxDatabaseBytes / DiskSpace.Megabyte} MB " +
+                    $"The {(isGzip ? "gzip upload unpacks to" : "database is")} more than {maxDatabaseBytes / DiskSpace.Megabyte} MB " +
                     "(CoreScope:Restore:MaxDatabaseMB); it was refused there, before the rest was " + (isGzip ? "unpacked" : "read") +
                     ". Raise the setting if the database really is that large.");
             }
