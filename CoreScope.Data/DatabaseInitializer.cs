@@ -16,6 +16,7 @@ namespace CoreScope.Data;
 /// </summary>
 internal sealed class DatabaseInitializer(
     DatabaseWriter writer,
+    DatabaseLocation location,
     BackupStore store,
     IPreRestoreBackups preRestoreBackups,
     IOptions<BackupOptions> backupOptions,
@@ -27,6 +28,7 @@ internal sealed class DatabaseInitializer(
         SnapshotFolders.SweepStale(backupOptions.Value.ResolvedTempDirectory, logger);
         store.Initialize();
         preRestoreBackups.SweepIncomplete();
+        File.Delete(location.FilePath + RestoreService.SwapSuffix);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -253,7 +253,7 @@ public sealed class RestoreService(
     // the live file; the safety copy kept both old files.
     private async Task<string> SwapFileAsync(string stagedFile)
     {
-        var incoming = location.FilePath + ".restore" + SafetyCopyPartialSuffix;
+        var incoming = location.FilePath + SwapSuffix;
         File.Copy(stagedFile, incoming, overwrite: true);
         await using (var stream = new FileStream(incoming, FileMode.Open, FileAccess.ReadWrite))
         {
@@ -268,7 +268,8 @@ public sealed class RestoreService(
         return "file-swap";
     }
 
-    private const string SafetyCopyPartialSuffix = ".partial";
+    /// <summary>The offline swap's incoming file beside the database; a crash may leave it, and the next start removes it.</summary>
+    internal const string SwapSuffix = ".restore.partial";
 
     private const string QuickCheckSql = "PRAGMA quick_check;";
 
