@@ -30,6 +30,9 @@ public sealed record StoredBackup(string FilePath, BackupManifest Manifest);
 /// </summary>
 public interface IPreRestoreBackups
 {
+    /// <summary>Where a new safety copy is written: the disk guard counts its size against this folder's disk.</summary>
+    string Folder { get; }
+
     /// <summary>
     /// Stores a copy of the live database with trigger <c>pre-restore</c>; the caller holds the snapshot gate and the
     /// writer. Throws <see cref="RestoreFailedException"/> when it cannot.

@@ -105,9 +105,8 @@ public sealed class RestoreService(
             // a finished restore is easier to reason about than one abandoned at a random moment.
             logger.LogInformation("Restore {Restore}: applying", name);
             var appliedBy = live is null && request.AllowFileSwap && File.Exists(location.FilePath)
-                ? await SwapFileAsync(staged.DatabasePath)
-                : await CopyIntoLiveAsync(staged.DatabasePath);
-            logger.LogInformation("Restore {Restore}: committed", name);
+                ? await SwapFileAsync(staged.DatabasePath, name)
+                : await CopyIntoLiveAsync(staged.DatabasePath, name);
 
             var quickCheck = await QuickCheckLiveAsync();
             result = result with
@@ -185,8 +184,7 @@ public sealed class RestoreService(
         var needs = new List<DiskNeed> { new(_backupOptions.ResolvedTempDirectory, stagingBytes, "the staging copy") };
         if (!dryRun)
         {
-            var safetyFolder = backups is SafetyCopyFolder folder ? folder.Folder : Path.GetDirectoryName(location.FilePath)!;
-            needs.Add(new DiskNeed(safetyFolder, safetyCopyBytes, "the safety copy"));
+            needs.Add(new DiskNeed(backups.Folder, safetyCopyBytes, "the safety copy"));
             needs.Add(new DiskNeed(Path.GetDirectoryName(location.FilePath)!, walBytes, "the database's WAL"));
         }
 
@@ -228,14 +226,26 @@ public sealed class RestoreService(
     // than at some later commit. TRUNCATE does what it can when a reader holds an old snapshot and finishes later.
     private const string CheckpointSql = "PRAGMA wal_checkpoint(TRUNCATE);";
 
-    private async Task<string> CopyIntoLiveAsync(string stagedFile)
+    private async Task<string> CopyIntoLiveAsync(string stagedFile, string name)
     {
         await using var source = await connectionFactory.OpenFileAsync(stagedFile, readOnly: true, CancellationToken.None);
         await using var live = await connectionFactory.OpenFileAsync(location.FilePath, readOnly: false, CancellationToken.None);
 
         // One step (-1): every page in one write transaction on the live file. While another process holds the write
         // lock the step reports busy and is retried every 50 ms; the copy starts when that process commits.
-        await Task.Run(() => source.BackupDatabase(live, "main", "main", -1, null, 50));
+        try
+        {
+            await Task.Run(() => source.BackupDatabase(live, "main", "main", -1, null, 50));
+        }
+        catch (SQLiteException exception)
+        {
+            throw new RestoreFailedException(RestoreFailure.Failed,
+                $"The copy into the live database failed ({exception.ResultCode}); its transaction rolled back, so the live " +
+                "content is as it was. If the live file itself is damaged, stop the server and run the offline restore " +
+                "(dotnet CoreScope.Api.dll restore <file>).", exception);
+        }
+
+        logger.LogInformation("Restore {Restore}: committed", name);
 
         // SQLite keeps a WAL destination in WAL mode (it rewrites the header's version bytes to 2); a new file is not
         // in WAL yet. Either way the server only runs on WAL.
@@ -251,7 +261,7 @@ public sealed class RestoreService(
     // Offline only, and only when the live file cannot be opened at all: there is nothing to copy into. The old WAL and
     // shared memory go first (SQLite would replay the old WAL into the new file), then the checked copy is renamed over
     // the live file; the safety copy kept both old files.
-    private async Task<string> SwapFileAsync(string stagedFile)
+    private async Task<string> SwapFileAsync(string stagedFile, string name)
     {
         var incoming = location.FilePath + SwapSuffix;
         File.Copy(stagedFile, incoming, overwrite: true);
@@ -263,6 +273,7 @@ public sealed class RestoreService(
         File.Delete(location.WalPath);
         File.Delete(location.FilePath + "-shm");
         File.Move(incoming, location.FilePath, overwrite: true);
+        logger.LogInformation("Restore {Restore}: committed", name);
         await using var live = await connectionFactory.OpenFileAsync(location.FilePath, readOnly: false, CancellationToken.None);
         await live.ExecuteAsync(WalModeSql);
         return "file-swap";
