@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Data.SQLite;
+using System.Globalization;
 using System.Text;
 using CoreScope.Data.Connections;
 using CoreScope.Data.Options;
@@ -37,6 +38,10 @@ public sealed class RestoreChecks(SqliteConnectionFactory connectionFactory, Sch
 
     private const string PageSizeSql = "PRAGMA page_size;";
 
+    // VACUUM rewrites every page at the new size; a few seconds per GB, paid only when the sizes differ. {0} is the live
+    // page size, an integer SQLite reported.
+    private static readonly CompositeFormat RebuildToPageSizeSql = CompositeFormat.Parse("PRAGMA page_size = {0}; VACUUM;");
+
     public async Task<CheckedDatabase> CheckAsync(string file, int? livePageSize, CancellationToken cancellationToken)
     {
         await CheckHeaderAsync(file, cancellationToken);
@@ -67,9 +72,8 @@ public sealed class RestoreChecks(SqliteConnectionFactory connectionFactory, Sch
             int? rebuiltFrom = null;
             if (livePageSize is { } live && live != pageSize)
             {
-                // VACUUM rewrites every page at the new size; a few seconds per GB, paid only when the sizes differ.
                 await connection.ExecuteAsync(new CommandDefinition(
-                    $"PRAGMA page_size = {live}; VACUUM;", cancellationToken: cancellationToken, commandTimeout: 0));
+                    string.Format(CultureInfo.InvariantCulture, RebuildToPageSizeSql, live), cancellationToken: cancellationToken, commandTimeout: 0));
                 rebuiltFrom = pageSize;
             }
 
