@@ -66,6 +66,12 @@ public sealed class RestoreRequestTests : WorkspaceTests
         }
 
         Workspace.BackupTempEntries().Should().BeEmpty("the staging copy is deleted after the restore");
+
+        // Seen from monitoring: one restore, and its safety copy as a backup with trigger pre-restore.
+        var metrics = await client.GetStringAsync("/metrics");
+        Diagnostics.MetricsTests.Sample(metrics, "corescope_restores_total", "outcome=\"success\"").Should().Be(1);
+        Diagnostics.MetricsTests.Sample(metrics, "corescope_restores_total", "outcome=\"failure\"").Should().Be(0);
+        Diagnostics.MetricsTests.Sample(metrics, "corescope_backups_total", "trigger=\"pre-restore\"", "outcome=\"success\"").Should().Be(1);
     }
 
     [Test]

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using CoreScope.Data.Backup;
 using CoreScope.Data.Connections;
+using CoreScope.Data.Diagnostics;
 using CoreScope.Data.Options;
 using Dapper;
 using Microsoft.Extensions.Logging;
@@ -26,6 +27,7 @@ public sealed class RestoreService(
     RestoreChecks checks,
     IPreRestoreBackups backups,
     IEnumerable<IRestoreListener> listeners,
+    BackupActivity activity,
     IOptions<RestoreOptions> restoreOptions,
     IOptions<BackupOptions> backupOptions,
     ILogger<RestoreService> logger)
@@ -89,47 +91,57 @@ public sealed class RestoreService(
                 return result;
             }
 
-            EnsureFree(0, live?.UsedBytes ?? 0, databaseBytes, dryRun: false);
-
-            // From here our own writes wait (or get a 503 after WriteWaitSeconds), so none lands between the safety copy
-            // and the copy into the live file. Another process's writes wait on SQLite's lock during the copy itself.
-            await using var hold = await writer.HoldAsync(TimeSpan.FromSeconds(_options.WriteWaitSeconds), WriteRetryAfter, cancellationToken);
-            string? safetyCopyId = null;
-            if (File.Exists(location.FilePath))
+            // Every check passed: from here on it is a restore, counted for /metrics whichever way it ends.
+            try
             {
-                logger.LogInformation("Restore {Restore}: writing the safety copy", name);
-                safetyCopyId = (await backups.CreatePreRestoreAsync(cancellationToken)).Id;
+                EnsureFree(0, live?.UsedBytes ?? 0, databaseBytes, dryRun: false);
+
+                // From here our own writes wait (or get a 503 after WriteWaitSeconds), so none lands between the safety copy
+                // and the copy into the live file. Another process's writes wait on SQLite's lock during the copy itself.
+                await using var hold = await writer.HoldAsync(TimeSpan.FromSeconds(_options.WriteWaitSeconds), WriteRetryAfter, cancellationToken);
+                string? safetyCopyId = null;
+                if (File.Exists(location.FilePath))
+                {
+                    logger.LogInformation("Restore {Restore}: writing the safety copy", name);
+                    safetyCopyId = (await backups.CreatePreRestoreAsync(cancellationToken)).Id;
+                }
+
+                // Past this point the copy runs to its end even if the client leaves: it is one transaction either way, and
+                // a finished restore is easier to reason about than one abandoned at a random moment.
+                logger.LogInformation("Restore {Restore}: applying", name);
+                var appliedBy = live is null && request.AllowFileSwap && File.Exists(location.FilePath)
+                    ? await SwapFileAsync(staged.DatabasePath, name)
+                    : await CopyIntoLiveAsync(staged.DatabasePath, name);
+
+                var quickCheck = await QuickCheckLiveAsync();
+                result = result with
+                {
+                    PreRestoreBackupId = safetyCopyId,
+                    AppliedBy = appliedBy,
+                    LiveQuickCheck = quickCheck,
+                    Duration = stopwatch.Elapsed,
+                };
+                foreach (var listener in listeners)
+                {
+                    listener.OnRestored(result);
+                }
+
+                if (quickCheck != "ok")
+                {
+                    throw new RestoreFailedException(RestoreFailure.Failed,
+                        $"The restore was committed, but PRAGMA quick_check of the live database then reported: {quickCheck}. " +
+                        $"Restore the safety copy {safetyCopyId} (POST /api/admin/restore?from={safetyCopyId}).");
+                }
+
+                logger.LogInformation("Restore {Restore}: done in {Ms} ms; safety copy {SafetyCopy}", name, (long)stopwatch.Elapsed.TotalMilliseconds, safetyCopyId);
+                activity.RecordRestore(succeeded: true, stopwatch.Elapsed);
+                return result;
             }
-
-            // Past this point the copy runs to its end even if the client leaves: it is one transaction either way, and
-            // a finished restore is easier to reason about than one abandoned at a random moment.
-            logger.LogInformation("Restore {Restore}: applying", name);
-            var appliedBy = live is null && request.AllowFileSwap && File.Exists(location.FilePath)
-                ? await SwapFileAsync(staged.DatabasePath, name)
-                : await CopyIntoLiveAsync(staged.DatabasePath, name);
-
-            var quickCheck = await QuickCheckLiveAsync();
-            result = result with
+            catch (Exception exception) when (exception is not OperationCanceledException)
             {
-                PreRestoreBackupId = safetyCopyId,
-                AppliedBy = appliedBy,
-                LiveQuickCheck = quickCheck,
-                Duration = stopwatch.Elapsed,
-            };
-            foreach (var listener in listeners)
-            {
-                listener.OnRestored(result);
+                activity.RecordRestore(succeeded: false, stopwatch.Elapsed);
+                throw;
             }
-
-            if (quickCheck != "ok")
-            {
-                throw new RestoreFailedException(RestoreFailure.Failed,
-                    $"The restore was committed, but PRAGMA quick_check of the live database then reported: {quickCheck}. " +
-                    $"Restore the safety copy {safetyCopyId} (POST /api/admin/restore?from={safetyCopyId}).");
-            }
-
-            logger.LogInformation("Restore {Restore}: done in {Ms} ms; safety copy {SafetyCopy}", name, (long)stopwatch.Elapsed.TotalMilliseconds, safetyCopyId);
-            return result;
         }
         finally
         {

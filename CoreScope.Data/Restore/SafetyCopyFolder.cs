@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using CoreScope.Data.Backup;
 using CoreScope.Data.Connections;
+using CoreScope.Data.Diagnostics;
 using CoreScope.Data.Options;
 using Dapper;
 using Microsoft.Extensions.Logging;
@@ -24,6 +25,7 @@ public sealed partial class SafetyCopyFolder(
     SqliteConnectionFactory connectionFactory,
     DatabaseLocation location,
     IOptions<RestoreOptions> options,
+    BackupActivity activity,
     TimeProvider timeProvider,
     ILogger<SafetyCopyFolder> logger) : IPreRestoreBackups
 {
@@ -94,13 +96,20 @@ public sealed partial class SafetyCopyFolder(
             File.Move(partial, file);
             await WriteManifestAsync(manifest, cancellationToken);
             logger.LogInformation("Safety copy {Id} written to {File} in {Ms} ms", id, file, stopwatch.ElapsedMilliseconds);
+            activity.RecordBackupSucceeded(BackupTrigger.PreRestore, manifest.SizeBytes, stopwatch.Elapsed, id);
             return manifest;
         }
         catch (Exception exception)
         {
             TryDelete(partial);
             TryDelete(file);
-            if (exception is OperationCanceledException or RestoreFailedException)
+            if (exception is OperationCanceledException)
+            {
+                throw;
+            }
+
+            activity.RecordBackupFailed(BackupTrigger.PreRestore, "the safety copy before a restore failed: " + exception.Message, id);
+            if (exception is RestoreFailedException)
             {
                 throw;
             }
