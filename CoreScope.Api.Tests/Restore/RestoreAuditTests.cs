@@ -21,7 +21,8 @@ public sealed class RestoreAuditTests : WorkspaceTests
         (await RestoreFiles.PostRestoreAsync(wrongKey, backup)).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
         (await client.PostAsync("/api/admin/restore?from=nothing-here", null)).StatusCode.Should().Be(HttpStatusCode.NotFound);
 
-        var lines = factory.Logs.Lines.Where(line => line.Message.StartsWith("Restore audit:", StringComparison.Ordinal)).ToList();
+        // The line is written when the response has completed, a moment after the client has it.
+        var lines = await AuditLinesAsync(factory, 5);
         lines.Should().HaveCount(5);
         lines.Should().AllSatisfy(line =>
         {
@@ -35,5 +36,20 @@ public sealed class RestoreAuditTests : WorkspaceTests
         lines[3].Message.Should().Contain("outcome=denied status=401");
         lines[4].Message.Should().Contain("outcome=refused status=404 source=stored bytes=0 ");
         factory.Logs.Lines.Should().NotContain(line => line.Message.Contains(CoreScopeApiFactory.StrongApiKey, StringComparison.Ordinal));
+    }
+
+    public static async Task<List<(string Category, string Message)>> AuditLinesAsync(CoreScopeApiFactory factory, int expected)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            var lines = factory.Logs.Lines.Where(line => line.Message.StartsWith("Restore audit:", StringComparison.Ordinal)).ToList();
+            if (lines.Count >= expected || DateTime.UtcNow > deadline)
+            {
+                return lines;
+            }
+
+            await Task.Delay(20);
+        }
     }
 }

@@ -33,8 +33,8 @@ public sealed class RestoreDiskTests : WorkspaceTests
         DatabaseContent.Read(Workspace.DatabasePath).Should().BeEquivalentTo(before, options => options.WithStrictOrdering());
         Directory.Exists(Path.Combine(Path.GetDirectoryName(Workspace.DatabasePath)!, "backups")).Should().BeFalse();
         Workspace.BackupTempEntries().Should().BeEmpty();
-        factory.Logs.Lines.Should().Contain(line => line.Message.StartsWith("Restore audit:", StringComparison.Ordinal)
-            && line.Message.Contains("status=507", StringComparison.Ordinal) && line.Message.Contains("bytes=0 ", StringComparison.Ordinal),
+        (await RestoreAuditTests.AuditLinesAsync(factory, 1)).Should().ContainSingle(line =>
+            line.Message.Contains("status=507", StringComparison.Ordinal) && line.Message.Contains("bytes=0 ", StringComparison.Ordinal),
             "the guard refused before the first byte of the upload was read");
     }
 }
