@@ -16,6 +16,10 @@ public sealed class RestoreChecksTests : WorkspaceTests
 
     private string SafetyCopyFolder => Path.Combine(Path.GetDirectoryName(Workspace.DatabasePath)!, "backups");
 
+    // The folder itself is the backup store's too, which makes it at start: what matters is that no safety copy is in it.
+    private string[] SafetyCopies() =>
+        Directory.Exists(SafetyCopyFolder) ? Directory.GetFiles(SafetyCopyFolder, "*pre-restore*") : [];
+
     [SetUp]
     public async Task StartServer()
     {
@@ -162,7 +166,7 @@ public sealed class RestoreChecksTests : WorkspaceTests
 
         DatabaseContent.Read(Workspace.DatabasePath).Should().BeEquivalentTo(_before, options => options.WithStrictOrdering(), "a refused restore changes nothing");
         DatabaseContent.HeaderVersionBytes(Workspace.DatabasePath).Should().Be(((byte)2, (byte)2));
-        Directory.Exists(SafetyCopyFolder).Should().BeFalse("nothing is copied before every check passed");
+        SafetyCopies().Should().BeEmpty("nothing is copied before every check passed");
         await Eventually.EmptyAsync(Workspace.BackupTempDirectory);
         return error;
     }
