@@ -3,7 +3,14 @@ using CoreScope.Api.Backup;
 using CoreScope.Api.Diagnostics;
 using CoreScope.Api.Infrastructure;
 using CoreScope.Api.Options;
+using CoreScope.Api.Restore;
 using CoreScope.Data;
+
+// "restore <file>": the offline restore for a stopped server or a damaged live file, on the same data services.
+if (args is ["restore", ..])
+{
+    return await RestoreCommand.RunAsync(args[1..]);
+}
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -43,8 +50,9 @@ app.WarnAboutApiKey();
 app.UsePerfTimings();
 app.UseCoreScopeProblemDetails();
 
-// One audit line per backup request, including the ones refused before the action runs.
+// One audit line per backup and per restore request, including the ones refused before the action runs.
 app.UseBackupAudit();
+app.UseRestoreAudit();
 app.UseRateLimiter();
 
 // The operator's page at /admin: static files under a same-origin Content-Security-Policy.
@@ -53,7 +61,8 @@ app.UseCoreScopeOpenApi();
 app.MapControllers();
 app.MapCoreScopeMetrics();
 
-app.Run();
+await app.RunAsync();
+return 0;
 
 /// <summary>The entry point, visible to the tests' WebApplicationFactory.</summary>
 public partial class Program;

@@ -6,6 +6,7 @@ using CoreScope.Data.Notify;
 using CoreScope.Data.Options;
 using CoreScope.Data.Packets;
 using CoreScope.Data.Reads;
+using CoreScope.Data.Restore;
 using CoreScope.Data.Schema;
 using CoreScope.Data.Scheduling;
 using CoreScope.Data.Store;
@@ -24,6 +25,7 @@ public static class DependencyInjection
     {
         services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<BackupOptions>().BindConfiguration(BackupOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<RestoreOptions>().BindConfiguration(RestoreOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<BackupStoreOptions>().BindConfiguration(BackupStoreOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<BackupRetentionOptions>().BindConfiguration(BackupRetentionOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
@@ -45,6 +47,11 @@ public static class DependencyInjection
         services.AddSingleton<ObserverReader>();
         services.AddSingleton<StatsReader>();
         services.AddSingleton<PruneService>();
+
+        // The one place the safety copy's home is chosen: the stored-backups store (#12) replaces this line.
+        services.AddSingleton<IPreRestoreBackups, SafetyCopyFolder>();
+        services.AddSingleton<RestoreChecks>();
+        services.AddSingleton<RestoreService>();
 
         services.AddHostedService<DatabaseInitializer>();
 

@@ -8,6 +8,7 @@ public static class DiagnosticsExtensions
         services.AddSingleton<PerfCollector>();
         services.AddSingleton<ServerInfo>();
         services.AddSingleton<ServerStatusService>();
+        services.AddSingleton<Data.Restore.IRestoreListener, PerfRestoreListener>();
         return services;
     }
 

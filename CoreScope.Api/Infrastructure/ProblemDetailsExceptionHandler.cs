@@ -2,6 +2,8 @@ using CoreScope.Data;
 using CoreScope.Api.Backup;
 using CoreScope.Data.Backup;
 using CoreScope.Data.Store;
+using CoreScope.Data.Connections;
+using CoreScope.Data.Restore;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 
@@ -22,10 +24,16 @@ public sealed class ProblemDetailsExceptionHandler(
             return false;
         }
 
-        if (exception is BackupBusyException busy)
+        var retryAfter = exception switch
         {
-            httpContext.Response.Headers.RetryAfter =
-                RetryAfter.ToSeconds(busy.RetryAfter).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            BackupBusyException busy => busy.RetryAfter,
+            RestoreFailedException { RetryAfter: { } restoreWait } => restoreWait,
+            DatabaseBusyException busy => busy.RetryAfter,
+            _ => (TimeSpan?)null,
+        };
+        if (retryAfter is { } wait)
+        {
+            httpContext.Response.Headers.RetryAfter = RetryAfter.ToSeconds(wait).ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
         var (status, title, detail) = exception switch
@@ -46,6 +54,9 @@ public sealed class ProblemDetailsExceptionHandler(
                 (StatusCodes.Status409Conflict, "The stored backup is damaged", e.Message),
             BackupLinkRefusedException e =>
                 (StatusCodes.Status403Forbidden, "Download link refused", e.Message),
+            RestoreFailedException e => RestoreStatus(e),
+            DatabaseBusyException e =>
+                (StatusCodes.Status503ServiceUnavailable, "The database is being restored", e.Message),
             InvalidInputException e =>
                 (StatusCodes.Status400BadRequest, "Bad request", e.Message),
             BadHttpRequestException e =>
@@ -54,7 +65,7 @@ public sealed class ProblemDetailsExceptionHandler(
                 "The server failed to handle the request; the log has the details."),
         };
 
-        if (status >= 500 && status != StatusCodes.Status507InsufficientStorage)
+        if (status >= 500 && status is not (StatusCodes.Status507InsufficientStorage or StatusCodes.Status503ServiceUnavailable))
         {
             logger.LogError(exception, "{Method} {Path} failed with {Status}", httpContext.Request.Method, httpContext.Request.Path, status);
         }
@@ -67,4 +78,17 @@ public sealed class ProblemDetailsExceptionHandler(
             ProblemDetails = new ProblemDetails { Status = status, Title = title, Detail = detail },
         });
     }
+
+    private static (int Status, string Title, string Detail) RestoreStatus(RestoreFailedException exception) => exception.Failure switch
+    {
+        RestoreFailure.Empty or RestoreFailure.BadRequest => (StatusCodes.Status400BadRequest, "Bad restore request", exception.Message),
+        RestoreFailure.DigestMismatch => (StatusCodes.Status400BadRequest, "The upload does not match its digest", exception.Message),
+        RestoreFailure.TooLarge => (StatusCodes.Status413PayloadTooLarge, "The upload is too large", exception.Message),
+        RestoreFailure.Unusable => (StatusCodes.Status422UnprocessableEntity, "The file cannot be restored", exception.Message),
+        RestoreFailure.NewerSchema => (StatusCodes.Status409Conflict, "Made by a newer version", exception.Message),
+        RestoreFailure.UnknownBackup => (StatusCodes.Status404NotFound, "No such stored backup", exception.Message),
+        RestoreFailure.Busy => (StatusCodes.Status429TooManyRequests, "A backup or restore is already running", exception.Message),
+        RestoreFailure.InsufficientStorage => (StatusCodes.Status507InsufficientStorage, "Insufficient storage for the restore", exception.Message),
+        _ => (StatusCodes.Status500InternalServerError, "The restore failed", exception.Message),
+    };
 }

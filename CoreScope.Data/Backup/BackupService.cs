@@ -137,6 +137,13 @@ public sealed class BackupService(
             _ => SnapshotFailures.Classify(exception, folder, location),
         };
 
+    /// <summary>
+    /// Writes a consistent copy of the live database to <paramref name="target"/> without taking a slot: for a caller
+    /// that holds one already (a restore's safety copy). Checks the target folder's free space first.
+    /// </summary>
+    public Task CopyDatabaseToAsync(string target, SnapshotMethod method, CancellationToken cancellationToken) =>
+        WriteCopyAsync(method, target, 1, StorageLocation.Store, cancellationToken);
+
     private const string UsedBytesSql = """
         SELECT (page_count - freelist_count) * page_size AS Used, page_count * page_size AS Total
         FROM pragma_page_count(), pragma_freelist_count(), pragma_page_size();

@@ -2,23 +2,27 @@ using Microsoft.Extensions.Logging;
 
 namespace CoreScope.Data.Backup;
 
-/// <summary>Names, creates and removes the staging folders snapshots are made in.</summary>
+/// <summary>Names, creates and removes the staging folders snapshots and restores are made in.</summary>
 internal static class SnapshotFolders
 {
-    /// <summary>Every staging folder starts with this, so a start-up sweep can tell leftovers from other files.</summary>
+    /// <summary>Every snapshot's staging folder starts with this, so a start-up sweep can tell leftovers from other files.</summary>
     public const string Prefix = "corescope-snapshot-";
 
-    public static string Create(string tempDirectory)
+    /// <summary>A restore's staging folder (the upload and its checked copy) starts with this.</summary>
+    public const string RestorePrefix = "corescope-restore-";
+
+    public static string Create(string tempDirectory, string prefix = Prefix)
     {
         Directory.CreateDirectory(tempDirectory);
-        var folder = Path.Combine(tempDirectory, Prefix + Guid.NewGuid().ToString("N"));
+        var folder = Path.Combine(tempDirectory, prefix + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(folder);
         return folder;
     }
 
     public static IEnumerable<string> Find(string tempDirectory) =>
         Directory.Exists(tempDirectory)
-            ? Directory.EnumerateDirectories(tempDirectory, Prefix + "*", SearchOption.TopDirectoryOnly)
+            ? new[] { Prefix, RestorePrefix }.SelectMany(prefix =>
+                Directory.EnumerateDirectories(tempDirectory, prefix + "*", SearchOption.TopDirectoryOnly))
             : [];
 
     public static bool TryDelete(string folder)

@@ -244,13 +244,17 @@ public sealed class SchemaMigrator(ILogger<SchemaMigrator> logger)
     /// <summary>The names of every step, in the order they run.</summary>
     public IReadOnlyList<string> StepNames => Steps.Select(step => step.Name).ToArray();
 
-    /// <summary>Runs the steps not yet recorded in <c>_migrations</c>, each in its own transaction.</summary>
-    public async Task ApplyAsync(SQLiteConnection connection, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs the steps not yet recorded in <c>_migrations</c>, each in its own transaction; returns the names of the
+    /// steps it ran (a restore reports them).
+    /// </summary>
+    public async Task<IReadOnlyList<string>> ApplyAsync(SQLiteConnection connection, CancellationToken cancellationToken)
     {
         await connection.ExecuteAsync(new CommandDefinition(CreateMigrationsTableSql, cancellationToken: cancellationToken));
         var applied = (await connection.QueryAsync<string>(
             new CommandDefinition(SelectAppliedSql, cancellationToken: cancellationToken))).ToHashSet(StringComparer.Ordinal);
 
+        var ran = new List<string>();
         foreach (var step in Steps)
         {
             if (applied.Contains(step.Name))
@@ -264,7 +268,10 @@ public sealed class SchemaMigrator(ILogger<SchemaMigrator> logger)
                 RecordStepSql, new { name = step.Name }, transaction, cancellationToken: cancellationToken));
             transaction.Commit();
             logger.LogInformation("Schema step {Step} applied", step.Name);
+            ran.Add(step.Name);
         }
+
+        return ran;
     }
 
     private static Task<int> ExecuteAsync(SQLiteConnection connection, SQLiteTransaction transaction, string sql) =>

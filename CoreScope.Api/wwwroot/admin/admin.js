@@ -34,9 +34,15 @@ async function explain(response) {
     case 404:
       return 'Not found (404): ' + detail;
     case 409:
-      return 'Damaged (409): ' + detail;
+      return 'Refused (409): ' + detail;
+    case 413:
+      return 'Too large (413): ' + detail;
+    case 422:
+      return 'This file cannot be restored (422): ' + detail;
+    case 503:
+      return 'The database is busy being restored (503): try again in a moment. ' + detail;
     case 507:
-      return 'The server has too little disk space for a snapshot (507): ' + detail;
+      return 'The server has too little disk space (507): ' + detail;
     default:
       return 'Failed (' + response.status + '): ' + detail;
   }
@@ -233,6 +239,112 @@ async function prune() {
     result.observers_inactive + ' observers marked inactive.', 'ok');
 }
 
+// What the confirmation says is about to be replaced: the live database as /api/stats counts it.
+async function liveDescription() {
+  try {
+    const response = await fetch('/api/stats', { cache: 'no-store' });
+    const stats = await response.json();
+    return 'the live database (' + stats.totalTransmissions + ' transmissions, ' + stats.totalObservations +
+      ' observations, ' + stats.totalNodes + ' nodes)';
+  } catch {
+    return 'the live database';
+  }
+}
+
+// XMLHttpRequest rather than fetch: it reports upload progress, which a large file needs.
+function postRestore(query, body, progress) {
+  return new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest();
+    request.open('POST', '/api/admin/restore' + query);
+    request.setRequestHeader('X-API-Key', apiKey());
+    request.responseType = 'json';
+    if (body) {
+      request.setRequestHeader('Content-Type', /\.gz$/i.test(body.name) ? 'application/gzip' : 'application/octet-stream');
+      request.upload.onprogress = (event) => {
+        if (event.lengthComputable) {
+          progress.max = event.total;
+          progress.value = event.loaded;
+        }
+      };
+    }
+    request.onload = () => resolve(request);
+    request.onerror = () => reject(new Error('the connection failed'));
+    request.send(body || null);
+  });
+}
+
+function explainRestore(request) {
+  const body = request.response || {};
+  return explain({
+    status: request.status,
+    statusText: request.statusText,
+    headers: { get: (name) => request.getResponseHeader(name) },
+    json: async () => body,
+  });
+}
+
+async function restore(fromStored) {
+  const status = $('restore-status');
+  const progress = $('restore-progress');
+  const dryRun = $('restore-dry-run').checked;
+  if (!apiKey()) {
+    setStatus(status, 'Type the API key first.', 'error');
+    return;
+  }
+
+  const file = fromStored ? null : $('restore-file').files[0];
+  const id = fromStored ? $('restore-id').value.trim() : '';
+  if (!fromStored && !file) {
+    setStatus(status, 'Choose a backup file (.db or .db.gz) first.', 'error');
+    return;
+  }
+  if (fromStored && !id) {
+    setStatus(status, 'Type the id of a stored backup first.', 'error');
+    return;
+  }
+
+  const source = file ? file.name + ' (' + (file.size / 1048576).toFixed(1) + ' MB)' : 'the stored backup ' + id;
+  if (!dryRun) {
+    const replaced = await liveDescription();
+    const question = 'Replace ' + replaced + ' with ' + source + '?\n\nEverything in it now is replaced. A safety copy of it ' +
+      'is stored first, as a backup named <date>-pre-restore-<n> in data/backups; its id is shown afterwards, and restoring it undoes this.';
+    if (!window.confirm(question)) {
+      setStatus(status, 'Nothing was restored.');
+      return;
+    }
+  }
+
+  const buttons = [$('restore-upload'), $('restore-stored')];
+  buttons.forEach((button) => { button.disabled = true; });
+  progress.hidden = false;
+  progress.removeAttribute('value');
+  setStatus(status, dryRun ? 'Checking ' + source + '…' : 'Restoring ' + source + '…');
+  try {
+    const query = (fromStored ? '?from=' + encodeURIComponent(id) : '') + (dryRun ? (fromStored ? '&' : '?') + 'dryRun=true' : '');
+    const request = await postRestore(query, file, progress);
+    if (request.status !== 200) {
+      setStatus(status, await explainRestore(request), 'error');
+      return;
+    }
+
+    const result = request.response;
+    const rows = result.rows || {};
+    const counts = (rows.transmissions || 0) + ' transmissions, ' + (rows.observations || 0) + ' observations, ' + (rows.nodes || 0) + ' nodes';
+    if (result.dryRun) {
+      setStatus(status, 'Checked ' + source + ': it can be restored (' + counts + '). Nothing was changed.', 'ok');
+      return;
+    }
+    $('restore-id').value = result.preRestoreBackupId || '';
+    setStatus(status, 'Restored ' + source + ' (' + counts + ') in ' + (result.durationMs / 1000).toFixed(1) + ' s. Safety copy: ' +
+      result.preRestoreBackupId + ' (restore it to undo).', 'ok');
+  } catch (error) {
+    setStatus(status, 'The restore failed: ' + error.message, 'error');
+  } finally {
+    buttons.forEach((button) => { button.disabled = false; });
+    progress.hidden = true;
+  }
+}
+
 document.addEventListener('DOMContentLoaded', () => {
   const input = $('api-key');
   input.value = sessionStorage.getItem(keyStorageName) || '';
@@ -247,4 +359,6 @@ document.addEventListener('DOMContentLoaded', () => {
   $('store-now').addEventListener('click', storeNow);
   $('refresh-backups').addEventListener('click', refreshBackups);
   refreshBackups();
+  $('restore-upload').addEventListener('click', () => restore(false));
+  $('restore-stored').addEventListener('click', () => restore(true));
 });

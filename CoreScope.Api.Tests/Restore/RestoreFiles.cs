@@ -1,0 +1,122 @@
+using System.IO.Compression;
+using System.Net.Http.Headers;
+
+namespace CoreScope.Api.Tests.Restore;
+
+/// <summary>Files a restore test sends: real backups from the server, and the damaged or foreign ones it must refuse.</summary>
+public static class RestoreFiles
+{
+    /// <summary>Downloads a backup through GET /api/backup into <paramref name="path"/>.</summary>
+    public static async Task<string> DownloadBackupAsync(HttpClient client, string path, string query = "")
+    {
+        using var response = await client.GetAsync("/api/backup" + query);
+        response.EnsureSuccessStatusCode();
+        await using (var file = File.Create(path))
+        {
+            await response.Content.CopyToAsync(file);
+        }
+
+        return path;
+    }
+
+    public static ByteArrayContent Body(byte[] bytes, string contentType = "application/octet-stream")
+    {
+        var content = new ByteArrayContent(bytes);
+        content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
+        return content;
+    }
+
+    public static async Task<HttpResponseMessage> PostRestoreAsync(HttpClient client, string file, string query = "", Action<HttpRequestMessage>? configure = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/admin/restore" + query)
+        {
+            Content = Body(await File.ReadAllBytesAsync(file), file.EndsWith(".gz", StringComparison.Ordinal) ? "application/gzip" : "application/octet-stream"),
+        };
+        configure?.Invoke(request);
+        return await client.SendAsync(request);
+    }
+
+    /// <summary>The answer's JSON; fails the test with the body when the status is not <paramref name="expected"/>.</summary>
+    public static async Task<JsonElement> ReadJsonAsync(HttpResponseMessage response, System.Net.HttpStatusCode expected)
+    {
+        var body = await response.Content.ReadAsStringAsync();
+        response.StatusCode.Should().Be(expected, body);
+        return JsonDocument.Parse(body).RootElement.Clone();
+    }
+
+    public static async Task<byte[]> GzipAsync(byte[] bytes, CompressionLevel level = CompressionLevel.Fastest)
+    {
+        using var output = new MemoryStream();
+        await using (var gzip = new GZipStream(output, level, leaveOpen: true))
+        {
+            await gzip.WriteAsync(bytes);
+        }
+
+        return output.ToArray();
+    }
+
+    /// <summary>A CoreScope database copied from <paramref name="source"/> with one page in the middle overwritten by garbage.</summary>
+    public static string CorruptPage(string source, string target)
+    {
+        File.Copy(source, target);
+        using var connection = TestDatabase.Open(target);
+        var pageSize = connection.ExecuteScalar<long>("PRAGMA page_size");
+        var pages = connection.ExecuteScalar<long>("PRAGMA page_count");
+        connection.Close();
+        using var stream = new FileStream(target, FileMode.Open, FileAccess.Write);
+        stream.Position = pageSize * (pages / 2);
+        stream.Write(Enumerable.Range(0, (int)pageSize).Select(index => (byte)(index * 7 + 13)).ToArray());
+        return target;
+    }
+
+    /// <summary>A SQLite database that is not CoreScope's.</summary>
+    public static string Foreign(string path)
+    {
+        using var connection = TestDatabase.Open(path);
+        connection.Execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, amount REAL); INSERT INTO invoices (amount) VALUES (12.5);");
+        return path;
+    }
+
+    /// <summary>A copy of a CoreScope database as a newer server would leave it: a schema step this one does not know.</summary>
+    public static string Newer(string source, string target)
+    {
+        File.Copy(source, target);
+        using var connection = TestDatabase.Open(target);
+        connection.Execute("INSERT INTO _migrations (name) VALUES ('corescope_from_the_future_v9')");
+        return target;
+    }
+
+    /// <summary>A copy of <paramref name="source"/> rebuilt to another page size, as another SQLite build might have written it.</summary>
+    public static string WithPageSize(string source, string target, int pageSize)
+    {
+        File.Copy(source, target);
+        using var connection = TestDatabase.Open(target);
+        connection.Execute($"PRAGMA journal_mode = DELETE; PRAGMA page_size = {pageSize}; VACUUM;");
+        connection.ExecuteScalar<long>("PRAGMA page_size").Should().Be(pageSize);
+        return target;
+    }
+
+    /// <summary>
+    /// A body that sends its first <paramref name="firstPart"/> bytes, then waits for <paramref name="release"/> before the
+    /// rest: a restore whose upload is under way for as long as a test needs.
+    /// </summary>
+    public sealed class GatedContent(byte[] bytes, int firstPart, Task release) : HttpContent
+    {
+        public TaskCompletionSource FirstPartSent { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+        {
+            await stream.WriteAsync(bytes.AsMemory(0, firstPart));
+            await stream.FlushAsync();
+            FirstPartSent.TrySetResult();
+            await release;
+            await stream.WriteAsync(bytes.AsMemory(firstPart));
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = bytes.Length;
+            return true;
+        }
+    }
+}

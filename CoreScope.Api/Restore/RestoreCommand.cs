@@ -1,0 +1,120 @@
+using System.Globalization;
+using CoreScope.Data;
+using CoreScope.Data.Backup;
+using CoreScope.Data.Restore;
+using Microsoft.Extensions.Options;
+
+namespace CoreScope.Api.Restore;
+
+/// <summary>
+/// <c>dotnet CoreScope.Api.dll restore &lt;file&gt; [--database &lt;path&gt;] [--dry-run]</c>: the restore for a stopped
+/// server, or a live file too damaged to open. It builds a host with the same <c>AddCoreScopeData()</c> and calls the
+/// same <see cref="RestoreService"/> as <c>POST /api/admin/restore</c> (same checks, same safety copy); the host is not
+/// started, so nothing migrates or sweeps the live file first. Exit code and one line say how it went.
+/// </summary>
+public static class RestoreCommand
+{
+    public const int Restored = 0;
+    public const int Failed = 1;
+    public const int Usage = 2;
+    public const int Refused = 3;
+    public const int Busy = 4;
+    public const int NoSpace = 5;
+
+    private const string UsageText = "usage: dotnet CoreScope.Api.dll restore <file.db|file.db.gz> [--database <path>] [--dry-run]";
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        string? file = null;
+        string? database = null;
+        var dryRun = false;
+        for (var index = 0; index < args.Length; index++)
+        {
+            switch (args[index])
+            {
+                case "--database" when index + 1 < args.Length:
+                    database = args[++index];
+                    break;
+                case "--dry-run":
+                    dryRun = true;
+                    break;
+                case "-h" or "--help":
+                    await Console.Out.WriteLineAsync(UsageText);
+                    return Restored;
+                case var value when !value.StartsWith('-') && file is null:
+                    file = value;
+                    break;
+                default:
+                    await Console.Error.WriteLineAsync($"restore: unexpected argument \"{args[index]}\"; {UsageText}");
+                    return Usage;
+            }
+        }
+
+        if (file is null)
+        {
+            await Console.Error.WriteLineAsync("restore: name the backup file to restore; " + UsageText);
+            return Usage;
+        }
+
+        if (!File.Exists(file))
+        {
+            await Console.Error.WriteLineAsync($"restore: {file} does not exist");
+            return Usage;
+        }
+
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = Directory.GetCurrentDirectory() });
+        if (database is not null)
+        {
+            builder.Configuration["CoreScope:Database:Path"] = Path.GetFullPath(database);
+        }
+
+        // Only warnings and errors, on stderr: stdout carries the one line that says what happened. Set in the
+        // configuration, since appsettings.json's levels would otherwise win over a minimum set in code.
+        builder.Configuration["Logging:LogLevel:Default"] = "Warning";
+        builder.Configuration["Logging:LogLevel:CoreScope"] = "Warning";
+        builder.Logging.ClearProviders();
+        builder.Logging.AddConsole(options => options.LogToStandardErrorThreshold = LogLevel.Trace);
+        builder.Services.AddCoreScopeData();
+        using var host = builder.Build();
+
+        try
+        {
+            var restoreService = host.Services.GetRequiredService<RestoreService>();
+            await using var content = StagingFiles.OpenSequentialRead(file, StagingFiles.CopyBufferBytes);
+            var result = await restoreService.RestoreAsync(
+                content, Path.GetFileName(file), new RestoreRequest(dryRun, DeclaredLength: content.Length, AllowFileSwap: true), CancellationToken.None);
+            await Console.Out.WriteLineAsync(Describe(result));
+            return Restored;
+        }
+        catch (RestoreFailedException exception)
+        {
+            await Console.Error.WriteLineAsync("restore failed: " + exception.Message);
+            return exception.Failure switch
+            {
+                RestoreFailure.Busy => Busy,
+                RestoreFailure.InsufficientStorage => NoSpace,
+                RestoreFailure.Failed => Failed,
+                _ => Refused,
+            };
+        }
+        catch (OptionsValidationException exception)
+        {
+            await Console.Error.WriteLineAsync("restore failed: a setting is invalid: " + exception.Message);
+            return Usage;
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or System.Data.SQLite.SQLiteException)
+        {
+            await Console.Error.WriteLineAsync("restore failed: " + exception.Message.ReplaceLineEndings(" "));
+            return Failed;
+        }
+    }
+
+    private static string Describe(RestoreResult result)
+    {
+        var rows = string.Join(", ", result.Rows.Select(pair => $"{pair.Key}={pair.Value.ToString(CultureInfo.InvariantCulture)}"));
+        return result.DryRun
+            ? $"dry run: {result.Source} passes every check ({rows}); nothing was changed"
+            : $"restored {result.Source} by {result.AppliedBy} in {(long)result.Duration.TotalMilliseconds} ms ({rows}); " +
+              $"safety copy: {result.PreRestoreBackupId ?? "none (there was no live database)"}; quick_check: {result.LiveQuickCheck}";
+    }
+}
