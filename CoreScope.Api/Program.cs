@@ -49,6 +49,8 @@ app.UseRateLimiter();
 
 // The operator's page at /admin: static files under a same-origin Content-Security-Policy.
 app.UseAdminPage();
+
+// The OpenAPI document, and Swagger UI at /api/docs on that document only, under a same-origin policy (it holds the key).
 app.UseCoreScopeOpenApi();
 app.MapControllers();
 app.MapCoreScopeMetrics();
