@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using CoreScope.Data;
+using CoreScope.Data.Connections;
 using CoreScope.Data.Diagnostics;
 using CoreScope.Data.Reads;
 
@@ -7,7 +8,12 @@ namespace CoreScope.Api.Diagnostics;
 
 /// <summary>Puts together what <c>/api/stats</c>, <c>/api/health</c> and <c>/api/perf</c> report.</summary>
 public sealed class ServerStatusService(
-    StatsReader statsReader, PerfCollector perfCollector, ServerInfo serverInfo, BackupActivity backupActivity, ILogger<ServerStatusService> logger)
+    StatsReader statsReader,
+    DatabaseWriter writer,
+    PerfCollector perfCollector,
+    ServerInfo serverInfo,
+    BackupActivity backupActivity,
+    ILogger<ServerStatusService> logger)
 {
     private const double Megabyte = 1024 * 1024;
 
@@ -20,10 +26,14 @@ public sealed class ServerStatusService(
             ServerInfo.Engine, serverInfo.Version, serverInfo.Commit, counts.Counts);
     }
 
-    /// <summary>The server's health: <c>status</c> is "down" when the database cannot be read, "degraded" when backups are stale.</summary>
+    /// <summary>
+    /// The server's health: <c>status</c> is "down" when the database cannot be read, or when its file was deleted or
+    /// replaced under the writer (reads of a replacement may work while every write is refused); "degraded" when
+    /// backups are stale.
+    /// </summary>
     public async Task<HealthResponse> HealthAsync(CancellationToken cancellationToken)
     {
-        string? error = null;
+        var error = writer.LostFileProblem();
         try
         {
             await statsReader.ProbeAsync(cancellationToken);
@@ -31,7 +41,7 @@ public sealed class ServerStatusService(
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
             logger.LogWarning(exception, "The health probe could not read the database");
-            error = "The database cannot be read: " + exception.Message;
+            error ??= "The database cannot be read: " + exception.Message;
         }
 
         var perf = perfCollector.Snapshot();

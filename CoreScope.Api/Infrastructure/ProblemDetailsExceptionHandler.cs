@@ -46,6 +46,8 @@ public sealed class ProblemDetailsExceptionHandler(
                 (StatusCodes.Status409Conflict, "The stored backup is damaged", e.Message),
             BackupLinkRefusedException e =>
                 (StatusCodes.Status403Forbidden, "Download link refused", e.Message),
+            DatabaseUnavailableException e =>
+                (StatusCodes.Status503ServiceUnavailable, "The database is unavailable", e.Message),
             InvalidInputException e =>
                 (StatusCodes.Status400BadRequest, "Bad request", e.Message),
             BadHttpRequestException e =>
@@ -54,7 +56,8 @@ public sealed class ProblemDetailsExceptionHandler(
                 "The server failed to handle the request; the log has the details."),
         };
 
-        if (status >= 500 && status != StatusCodes.Status507InsufficientStorage)
+        // 507 and 503 are states the operator was told about where they arose (the disk check, the writer), not bugs.
+        if (status >= 500 && status is not (StatusCodes.Status507InsufficientStorage or StatusCodes.Status503ServiceUnavailable))
         {
             logger.LogError(exception, "{Method} {Path} failed with {Status}", httpContext.Request.Method, httpContext.Request.Path, status);
         }

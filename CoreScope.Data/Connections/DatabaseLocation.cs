@@ -10,4 +10,10 @@ public sealed class DatabaseLocation(IOptions<DatabaseOptions> options, IHostEnv
     public string FilePath { get; } = Path.GetFullPath(options.Value.Path, environment.ContentRootPath);
 
     public string WalPath => FilePath + "-wal";
+
+    /// <summary>
+    /// A file beside the database that says it existed, so a database deleted later is missed at start instead of
+    /// replaced by an empty one. Hidden (a leading dot), so <c>rm data/*</c> or <c>rm corescope.db*</c> leaves it.
+    /// </summary>
+    public string MarkerPath => Path.Combine(Path.GetDirectoryName(FilePath)!, "." + Path.GetFileName(FilePath) + ".marker");
 }
