@@ -13,8 +13,12 @@ public sealed class IngestPacketRequest
     [MaxLength(128)]
     public string? Observer { get; init; }
 
+    /// <summary>Signal-to-noise ratio in dB.</summary>
+    [Finite(ErrorMessage = "snr must be a finite number (1e400, -1e309, Infinity and NaN are not).")]
     public double? Snr { get; init; }
 
+    /// <summary>Received signal strength in dBm.</summary>
+    [Finite(ErrorMessage = "rssi must be a finite number (1e400, -1e309, Infinity and NaN are not).")]
     public double? Rssi { get; init; }
 
     /// <summary>The observer's region (IATA code), stored as the observer's <c>iata</c>.</summary>

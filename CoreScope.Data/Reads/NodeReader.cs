@@ -31,9 +31,13 @@ public sealed record NodeList(IReadOnlyList<Node> Nodes, long Total, int Limit, 
 /// <summary>Reads the nodes the mesh announced, most recently heard first.</summary>
 public sealed class NodeReader(SqliteConnectionFactory connectionFactory)
 {
+    // An infinity another writer stored cannot be written as JSON; it is read as null (9e999 is SQLite's infinity,
+    // and nothing is less than it but finite numbers) so the node stays readable.
     private const string Columns = """
-        public_key AS PublicKey, name AS Name, role AS Role, lat AS Lat, lon AS Lon, last_seen AS LastSeen,
-        first_seen AS FirstSeen, COALESCE(advert_count, 0) AS AdvertCount, battery_mv AS BatteryMv, temperature_c AS TemperatureC
+        public_key AS PublicKey, name AS Name, role AS Role,
+        CASE WHEN abs(lat) < 9e999 THEN lat END AS Lat, CASE WHEN abs(lon) < 9e999 THEN lon END AS Lon,
+        last_seen AS LastSeen, first_seen AS FirstSeen, COALESCE(advert_count, 0) AS AdvertCount, battery_mv AS BatteryMv,
+        CASE WHEN abs(temperature_c) < 9e999 THEN temperature_c END AS TemperatureC
         """;
 
     private const string ListSql = $"""
