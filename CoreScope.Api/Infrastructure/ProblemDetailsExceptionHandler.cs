@@ -4,6 +4,7 @@ using CoreScope.Data.Backup;
 using CoreScope.Data.Store;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.WebUtilities;
 
 namespace CoreScope.Api.Infrastructure;
 
@@ -50,8 +51,9 @@ public sealed class ProblemDetailsExceptionHandler(
                 (StatusCodes.Status503ServiceUnavailable, "The database is unavailable", e.Message),
             InvalidInputException e =>
                 (StatusCodes.Status400BadRequest, "Bad request", e.Message),
+            // Kestrel's own refusals (413 body too large, 408 body too slow, 400 malformed) keep their status and its name.
             BadHttpRequestException e =>
-                (e.StatusCode, "Bad request", e.Message),
+                (e.StatusCode, ReasonPhrases.GetReasonPhrase(e.StatusCode), e.Message),
             _ => (StatusCodes.Status500InternalServerError, "Internal server error",
                 "The server failed to handle the request; the log has the details."),
         };
