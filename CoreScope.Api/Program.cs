@@ -5,7 +5,9 @@ using CoreScope.Api.Infrastructure;
 using CoreScope.Api.Options;
 using CoreScope.Data;
 
-var builder = WebApplication.CreateBuilder(args);
+// Relative paths (appsettings.json, data/corescope.db, wwwroot) come from the application's folder, not from wherever
+// a service manager started the process.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = ContentRoot.Resolve(args) });
 
 // Settings live under "CoreScope"; a bad value stops the server at start rather than on first use.
 builder.Services.AddOptions<CoreScopeOptions>().BindConfiguration(CoreScopeOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
@@ -55,7 +57,19 @@ app.UseCoreScopeOpenApi();
 app.MapControllers();
 app.MapCoreScopeMetrics();
 
-app.Run();
+// A bad setting, an unusable temp folder or a missing database ends the process with one line saying why (exit 78),
+// checked before the host starts so that it does not log the refusal as a crash with a stack trace.
+try
+{
+    await StartupChecks.RunAsync(app, CancellationToken.None);
+    await app.RunAsync();
+    return 0;
+}
+catch (Exception exception) when (StartupChecks.IsOwnProcess && StartupChecks.Refusal(exception) is { } reason)
+{
+    await Console.Error.WriteLineAsync("CoreScope.Analyzer cannot start: " + reason);
+    return StartupChecks.RefusedExitCode;
+}
 
 /// <summary>The entry point, visible to the tests' WebApplicationFactory.</summary>
 public partial class Program;

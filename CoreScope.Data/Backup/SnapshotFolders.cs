@@ -16,6 +16,35 @@ internal static class SnapshotFolders
         return folder;
     }
 
+    /// <summary>
+    /// Makes sure snapshots can be staged in <paramref name="tempDirectory"/>: it is a folder (created if missing) that
+    /// takes a file. Found at start, a file in its place or a folder without write access is a refusal to start, not a
+    /// 500 at the first backup.
+    /// </summary>
+    public static void EnsureUsable(string tempDirectory)
+    {
+        if (File.Exists(tempDirectory))
+        {
+            throw new StartupCheckFailedException(
+                $"CoreScope:Backup:TempDirectory ({tempDirectory}) is a file, not a folder, so no snapshot could be staged there. " +
+                "Point it at a folder, or leave it empty for the system temp folder, and restart.");
+        }
+
+        try
+        {
+            Directory.CreateDirectory(tempDirectory);
+            var probe = Path.Combine(tempDirectory, ".corescope-write-check-" + Guid.NewGuid().ToString("N"));
+            File.WriteAllBytes(probe, []);
+            File.Delete(probe);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            throw new StartupCheckFailedException(
+                $"CoreScope:Backup:TempDirectory ({tempDirectory}) cannot hold snapshots: {exception.Message} " +
+                "Point it at a folder the server may write to, and restart.");
+        }
+    }
+
     public static IEnumerable<string> Find(string tempDirectory) =>
         Directory.Exists(tempDirectory)
             ? Directory.EnumerateDirectories(tempDirectory, Prefix + "*", SearchOption.TopDirectoryOnly)
