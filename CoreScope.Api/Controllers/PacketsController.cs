@@ -52,8 +52,8 @@ public sealed class PacketsController(PacketIngestService ingestService, PacketR
     [HttpGet("packets")]
     [ProducesResponseType(typeof(PacketList), StatusCodes.Status200OK)]
     [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status400BadRequest)]
-    public Task<PacketList> List(int? limit, int? offset, CancellationToken cancellationToken) =>
-        packetReader.ListAsync(Page.From(limit, offset), cancellationToken);
+    public Task<PacketList> List(string? limit, string? offset, CancellationToken cancellationToken) =>
+        packetReader.ListAsync(Page.From(QueryNumbers.Parse(limit, nameof(limit)), QueryNumbers.Parse(offset, nameof(offset))), cancellationToken);
 
     /// <summary>One transmission with all its observations.</summary>
     [HttpGet("packets/{id:long}")]

@@ -48,12 +48,21 @@ public sealed class NodeReader(SqliteConnectionFactory connectionFactory)
         SELECT COUNT(*) FROM nodes WHERE @role IS NULL OR role = @role;
         """;
 
+    /// <summary>The roles an ADVERT announces, as stored and as <c>role=</c> takes them.</summary>
+    public static readonly IReadOnlyList<string> Roles = ["repeater", "room", "companion", "sensor"];
+
+    /// <summary>
+    /// Nodes of <paramref name="role"/> (any case; null or empty for all), most recently heard first. Another role
+    /// throws <see cref="InvalidInputException"/>: it would match nothing, and an empty list reads as "no such nodes".
+    /// </summary>
     public async Task<NodeList> ListAsync(Page page, string? role, CancellationToken cancellationToken)
     {
+        var storedRole = string.IsNullOrEmpty(role) ? null
+            : Roles.FirstOrDefault(known => known.Equals(role, StringComparison.OrdinalIgnoreCase))
+              ?? throw new InvalidInputException($"role must be one of {string.Join(", ", Roles)}; \"{role}\" is not a node role.");
         await using var connection = await connectionFactory.OpenReadOnlyAsync(cancellationToken);
         using var results = await connection.QueryMultipleAsync(new CommandDefinition(
-            ListSql, new { limit = page.Limit, offset = page.Offset, role = string.IsNullOrWhiteSpace(role) ? null : role.Trim().ToLowerInvariant() },
-            cancellationToken: cancellationToken));
+            ListSql, new { limit = page.Limit, offset = page.Offset, role = storedRole }, cancellationToken: cancellationToken));
         var nodes = (await results.ReadAsync<Node>()).ToList();
         var total = await results.ReadSingleAsync<long>();
         return new NodeList(nodes, total, page.Limit, page.Offset);
