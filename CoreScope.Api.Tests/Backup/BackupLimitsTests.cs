@@ -98,16 +98,79 @@ public sealed class BackupLimitsTests : WorkspaceTests
         await Eventually.EmptyAsync(Workspace.BackupTempDirectory);
     }
 
-    [TestCase("CoreScope:Backup:MaxDownloadSeconds", "2", TestName = "Backup_ToStalledClient_IsCutOffAtTheDeadline_AndItsSnapshotDeleted")]
-    [TestCase("CoreScope:Backup:MinDownloadBytesPerSecond", "50000000", TestName = "Backup_ToStalledClient_IsCutOffUnderTheMinimumRate_AndItsSnapshotDeleted")]
-    public async Task Backup_ToStalledClient_IsCutOff_AndItsSnapshotDeleted(string setting, string value)
+    [Test]
+    public async Task Backup_ToClientThatStopsReading_WithTheDefaultSettings_IsCutWithinSeconds_AndItsSnapshotDeleted()
     {
+        // The defaults: MinDownloadBytesPerSecond 240 after a 5 s grace, MaxDownloadSeconds 1800. Before the progress
+        // watchdog such a client held the snapshot and the only slot for the whole 1800 s.
         await CreateDatabaseAsync(transmissions: 30_000, payloadBytes: 600);
-        var server = CreateServer((setting, value));
+        var server = CreateServer();
         var address = server.StartKestrel();
 
-        using var socket = new TcpClient();
-        socket.ReceiveBufferSize = 64 * 1024;
+        using var stalled = await StartDownloadAndStopReadingAsync(address);
+        var stalledAt = Stopwatch.StartNew();
+
+        await Eventually.EmptyAsync(Workspace.BackupTempDirectory, timeoutMs: 20_000);
+        stalledAt.Elapsed.Should().BeGreaterThan(TimeSpan.FromSeconds(4), "the grace period comes first")
+            .And.BeLessThan(TimeSpan.FromSeconds(10), "cut within the grace period plus a few seconds");
+        server.Logs.Lines.Should().ContainSingle(line => line.Message.Contains("Backup download to 127.0.0.1 cut", StringComparison.Ordinal));
+        using var client = server.CreateOperatorClient();
+        (await client.GetAsync("/api/backup")).StatusCode.Should().Be(HttpStatusCode.OK, "the slot the stalled client held is free again");
+    }
+
+    [Test]
+    public async Task Backup_ToStalledClient_IsCutOffAtTheDeadline_AndItsSnapshotDeleted()
+    {
+        await CreateDatabaseAsync(transmissions: 30_000, payloadBytes: 600);
+        var server = CreateServer(("CoreScope:Backup:MaxDownloadSeconds", "2"), ("CoreScope:Backup:MinDownloadBytesPerSecond", "0"));
+        var address = server.StartKestrel();
+
+        using var stalled = await StartDownloadAndStopReadingAsync(address);
+        var stalledAt = Stopwatch.StartNew();
+
+        await Eventually.EmptyAsync(Workspace.BackupTempDirectory, timeoutMs: 20_000);
+        stalledAt.Elapsed.Should().BeGreaterThan(TimeSpan.FromSeconds(1.5)).And.BeLessThan(TimeSpan.FromSeconds(5));
+        using var client = server.CreateOperatorClient();
+        (await client.GetAsync("/api/backup")).StatusCode.Should().Be(HttpStatusCode.OK, "the slot the stalled client held is free again");
+    }
+
+    [Test]
+    public async Task Backup_ToSlowClientThatKeepsReading_IsNotCut()
+    {
+        await CreateDatabaseAsync(transmissions: 30_000, payloadBytes: 600);
+        var server = CreateServer();
+        var address = server.StartKestrel();
+        using var client = new HttpClient { BaseAddress = address };
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/backup");
+        request.Headers.Add("X-API-Key", CoreScopeApiFactory.StrongApiKey);
+        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        var length = response.Content.Headers.ContentLength!.Value;
+        await using var body = await response.Content.ReadAsStreamAsync();
+
+        // About 64 KB/s for 12 s (two windows and more), then the rest at full speed.
+        var buffer = new byte[16 * 1024];
+        long read = 0;
+        var slowUntil = Stopwatch.StartNew();
+        while (slowUntil.Elapsed < TimeSpan.FromSeconds(12))
+        {
+            read += await body.ReadAsync(buffer);
+            await Task.Delay(250);
+        }
+
+        int count;
+        while ((count = await body.ReadAsync(buffer)) > 0)
+        {
+            read += count;
+        }
+
+        read.Should().Be(length, "a slow client above the minimum rate gets every byte");
+        server.Logs.Lines.Should().NotContain(line => line.Message.Contains("cut", StringComparison.Ordinal));
+    }
+
+    // A client that sends the request, reads the first bytes of the answer and then nothing more.
+    private static async Task<TcpClient> StartDownloadAndStopReadingAsync(Uri address)
+    {
+        var socket = new TcpClient { ReceiveBufferSize = 64 * 1024 };
         await socket.ConnectAsync(address.Host, address.Port);
         var stream = socket.GetStream();
         await stream.WriteAsync(Encoding.ASCII.GetBytes(
@@ -115,14 +178,7 @@ public sealed class BackupLimitsTests : WorkspaceTests
         var head = new byte[16 * 1024];
         var got = await stream.ReadAsync(head);
         Encoding.ASCII.GetString(head, 0, got).Should().StartWith("HTTP/1.1 200");
-        var stalledAt = Stopwatch.StartNew();
-
-        // The client reads nothing more; the server must give up on it by itself.
-        await Eventually.EmptyAsync(Workspace.BackupTempDirectory, timeoutMs: 20_000);
-        stalledAt.Elapsed.Should().BeGreaterThan(TimeSpan.FromSeconds(1.5));
-
-        using var client = server.CreateOperatorClient();
-        (await client.GetAsync("/api/backup")).StatusCode.Should().Be(HttpStatusCode.OK, "the place the stalled client held is free again");
+        return socket;
     }
 
     [Test]

@@ -12,7 +12,11 @@ namespace CoreScope.Api.Controllers;
 [ApiController]
 [Route("api")]
 [ApiKey]
-public sealed class BackupController(BackupService backupService, IOptions<BackupDownloadOptions> downloadOptions) : ControllerBase
+public sealed class BackupController(
+    BackupService backupService,
+    IOptions<BackupDownloadOptions> downloadOptions,
+    TimeProvider timeProvider,
+    ILogger<BackupDownloadResult> downloadLogger) : ControllerBase
 {
     /// <summary>Downloads a complete, consistent SQLite snapshot of the live database.</summary>
     /// <remarks>
@@ -52,6 +56,6 @@ public sealed class BackupController(BackupService backupService, IOptions<Backu
 
         // The response owns the snapshot: when it ends, sent or aborted, the file is deleted and the slot freed.
         Response.RegisterForDisposeAsync(snapshot);
-        return new BackupDownloadResult(snapshot, downloadOptions.Value);
+        return new BackupDownloadResult(snapshot, downloadOptions.Value, timeProvider, downloadLogger);
     }
 }
