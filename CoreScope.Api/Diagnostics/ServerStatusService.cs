@@ -41,7 +41,9 @@ public sealed class ServerStatusService(
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
             logger.LogWarning(exception, "The health probe could not read the database");
-            error ??= "The database cannot be read: " + exception.Message;
+            // The kind of failure, not its message: a file-system message would put the server's paths in the answer.
+            error ??= "The database cannot be read (" + (exception is System.Data.SQLite.SQLiteException sqlite ? "SQLite " + sqlite.ResultCode : exception.GetType().Name) +
+                "); the server's log has the details.";
         }
 
         var perf = perfCollector.Snapshot();

@@ -32,20 +32,21 @@ public sealed class BackupService(
     public async Task<BackupSnapshot> CreateSnapshotAsync(SnapshotRequest request, CancellationToken cancellationToken)
     {
         var slot = await slots.AcquireAsync(cancellationToken);
-        string folder;
+        StagingFolder staging;
         try
         {
-            folder = SnapshotFolders.Create(TempDirectory);
+            staging = SnapshotFolders.Create(TempDirectory);
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
             // Without this the slot stayed taken and every later backup was a 429 until a restart
-            // (BackupErrorsTests.Backup_TempFolderCannotBeCreated_Returns500WithItsReason_AndFreesItsSlot).
+            // (BackupErrorsTests.Backup_TempFolderCannotBeCreated_Returns500WithoutServerPaths_FreesItsSlot_AndLogsThePath).
             slot.Dispose();
             throw SnapshotFailures.Classify(exception, TempDirectory);
         }
 
-        var snapshot = new BackupSnapshot(folder, slot, ownsFolder: true)
+        var folder = staging.Path;
+        var snapshot = new BackupSnapshot(folder, slot, staging)
         {
             CreatedAt = timeProvider.GetUtcNow(),
             Gzip = request.Gzip,
@@ -93,7 +94,7 @@ public sealed class BackupService(
     {
         var slot = await slots.AcquireAsync(cancellationToken);
         var folder = Path.GetDirectoryName(Path.GetFullPath(targetFile))!;
-        var snapshot = new BackupSnapshot(folder, slot, ownsFolder: false)
+        var snapshot = new BackupSnapshot(folder, slot, stagingFolder: null)
         {
             CreatedAt = timeProvider.GetUtcNow(),
             CompressionLevel = _options.CompressionLevel,

@@ -38,6 +38,12 @@ internal static class SnapshotFailures
                 exception);
         }
 
-        return new BackupFailedException(BackupFailure.Failed, "The snapshot failed: " + exception.Message, exception);
+        // The exception's own message may name server paths (the staging folder, the file): it stays in the log, which
+        // gets the whole exception, and the client is told what kind of failure it was.
+        var kind = exception is SQLiteException failed ? "SQLite " + failed.ResultCode : exception.GetType().Name;
+        return new BackupFailedException(
+            BackupFailure.Failed,
+            $"The snapshot failed ({kind}); nothing of it is left on disk. The server's log has the details.",
+            exception);
     }
 }
