@@ -184,10 +184,7 @@ public sealed class BackupLimitsTests : WorkspaceTests
     [Test]
     public async Task Backup_WhenTempFolderTooSmall_Returns507_LeavesNothing_AndTheNextWorksWhenThereIsRoom()
     {
-        if (!OperatingSystem.IsLinux() || Environment.UserName != "root")
-        {
-            Assert.Ignore("Mounting a small tmpfs needs root on Linux; CI runs as root. Skipped here for that reason.");
-        }
+        RequireRootForTmpfs();
 
         await CreateDatabaseAsync(transmissions: 8_000, payloadBytes: 400);
         var mountPoint = Workspace.BackupTempDirectory;
@@ -219,6 +216,81 @@ public sealed class BackupLimitsTests : WorkspaceTests
     }
 
     [Test]
+    public async Task Backup_WithPagesOnATempDiskThatHoldsTheDataButNotTheFreePages_Returns507_WhileVacuumFits()
+    {
+        RequireRootForTmpfs();
+        await CreateDatabaseAsync(transmissions: 8_000, payloadBytes: 400);
+        using (var db = TestDatabase.Open(Workspace.DatabasePath))
+        {
+            // A prune without VACUUM: the file keeps its size, most of it free pages the page copy copies too.
+            db.Execute("DELETE FROM observations; DELETE FROM transmissions WHERE id > 400; PRAGMA wal_checkpoint(TRUNCATE);");
+            var pages = db.ExecuteScalar<long>("PRAGMA page_count");
+            var free = db.ExecuteScalar<long>("PRAGMA freelist_count");
+            (pages * 4096).Should().BeGreaterThan(8L * 1024 * 1024);
+            ((pages - free) * 4096).Should().BeLessThan(1024L * 1024);
+        }
+
+        var mountPoint = Workspace.BackupTempDirectory;
+        Run("mount", $"-t tmpfs -o size=4m tmpfs {mountPoint}");
+        try
+        {
+            await using var server = CreateServer(("CoreScope:Backup:FreeSpaceMarginMB", "1"));
+            using var client = server.CreateOperatorClient();
+
+            using var pagesCopy = await client.GetAsync("/api/backup?method=pages");
+            using var vacuum = await client.GetAsync("/api/backup?method=vacuum");
+
+            pagesCopy.StatusCode.Should().Be(HttpStatusCode.InsufficientStorage, await pagesCopy.Content.ReadAsStringAsync());
+            (await pagesCopy.ErrorMemberAsync()).Should().Contain("needs").And.Contain("free pages");
+            vacuum.StatusCode.Should().Be(HttpStatusCode.OK, "VACUUM INTO writes only the used pages");
+            var path = await SaveDownloadAsync(await vacuum.Content.ReadAsByteArrayAsync(), "vacuum-on-small-disk.db");
+            TestDatabase.IntegrityCheck(path).Should().Be("ok");
+            await Eventually.EmptyAsync(Workspace.BackupTempDirectory);
+        }
+        finally
+        {
+            Run("umount", mountPoint);
+        }
+    }
+
+    [Test]
+    public async Task Classify_DiskIoErrorOnAFullDisk_IsInsufficientStorage_ButNotOnOneWithRoom()
+    {
+        RequireRootForTmpfs();
+        var mountPoint = Workspace.BackupTempDirectory;
+        Run("mount", $"-t tmpfs -o size=1m tmpfs {mountPoint}");
+        try
+        {
+            var folder = Directory.CreateDirectory(Path.Combine(mountPoint, "corescope-snapshot-full")).FullName;
+            var ioError = new SQLiteException(SQLiteErrorCode.IoErr, "disk I/O error");
+            SnapshotFailures.Classify(ioError, folder).Failure.Should().Be(BackupFailure.Failed, "a disk with room has another problem");
+
+            // Fill the disk the way a snapshot does, until the file system refuses.
+            await using (var filler = new FileStream(Path.Combine(folder, "corescope.db"), FileMode.CreateNew))
+            {
+                var act = async () =>
+                {
+                    while (true)
+                    {
+                        await filler.WriteAsync(new byte[64 * 1024]);
+                        await filler.FlushAsync();
+                    }
+                };
+                await act.Should().ThrowAsync<IOException>();
+            }
+
+            var failure = SnapshotFailures.Classify(ioError, folder);
+
+            failure.Failure.Should().Be(BackupFailure.InsufficientStorage);
+            failure.Message.Should().Contain("filled up");
+        }
+        finally
+        {
+            Run("umount", mountPoint);
+        }
+    }
+
+    [Test]
     public void Classify_DiskFullDuringSnapshot_IsInsufficientStorage()
     {
         var failure = SnapshotFailures.Classify(
@@ -227,6 +299,14 @@ public sealed class BackupLimitsTests : WorkspaceTests
 
         failure.Failure.Should().Be(BackupFailure.InsufficientStorage);
         failure.Message.Should().Contain("filled up").And.Contain("removed");
+    }
+
+    private static void RequireRootForTmpfs()
+    {
+        if (!OperatingSystem.IsLinux() || Environment.UserName != "root")
+        {
+            Assert.Ignore("Mounting a small tmpfs needs root on Linux; CI runs as root. Skipped here for that reason.");
+        }
     }
 
     private static void Run(string command, string arguments)

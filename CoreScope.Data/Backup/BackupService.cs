@@ -76,8 +76,7 @@ public sealed class BackupService(
         }
         catch (Exception exception)
         {
-            await snapshot.DisposeAsync();
-            throw Translate(exception, folder, StorageLocation.TempFolder, cancellationToken);
+            throw await FailAsync(snapshot, exception, folder, StorageLocation.TempFolder, cancellationToken);
         }
     }
 
@@ -113,8 +112,7 @@ public sealed class BackupService(
         }
         catch (Exception exception)
         {
-            await snapshot.DisposeAsync();
-            throw Translate(exception, folder, location, cancellationToken);
+            throw await FailAsync(snapshot, exception, folder, location, cancellationToken);
         }
     }
 
@@ -127,6 +125,16 @@ public sealed class BackupService(
         await WriteCopyAsync(snapshot.Method, databaseFile, copies, location, cancellationToken);
         snapshot.SnapshotDuration = stopwatch.Elapsed;
         (snapshot.Rows, snapshot.SchemaSteps) = await DescribeAsync(databaseFile, cancellationToken);
+    }
+
+    // Classified before the partial file goes: a disk the snapshot filled up has room again once it is deleted, and
+    // SQLite's I/O error on a full disk is a 507 only while the disk is still full.
+    private static async Task<Exception> FailAsync(
+        BackupSnapshot snapshot, Exception exception, string folder, StorageLocation location, CancellationToken cancellationToken)
+    {
+        var failure = Translate(exception, folder, location, cancellationToken);
+        await snapshot.DisposeAsync();
+        return failure;
     }
 
     private static Exception Translate(Exception exception, string folder, StorageLocation location, CancellationToken cancellationToken) =>
@@ -159,7 +167,7 @@ public sealed class BackupService(
 
         // VACUUM INTO writes the used pages; the backup API copies every page, free ones included.
         var copyBytes = method == SnapshotMethod.Pages ? totalBytes : usedBytes;
-        DiskSpace.EnsureFree(Path.GetDirectoryName(databaseFile)!, copies * copyBytes, copyBytes, _options.FreeSpaceMarginMB, location);
+        DiskSpace.EnsureFree(Path.GetDirectoryName(databaseFile)!, copyBytes, copies, copiesFreePages: method == SnapshotMethod.Pages, _options.FreeSpaceMarginMB, location);
 
         await connection.ExecuteAsync(new CommandDefinition(SnapshotConnectionSql, cancellationToken: cancellationToken));
 

@@ -12,9 +12,13 @@ internal static class SnapshotFailures
     {
         if (exception is SQLiteException sqlite)
         {
-            switch (sqlite.ResultCode)
+            // SQLite reports a full disk as SQLITE_FULL from a short write, but as a plain I/O error from other steps
+            // (growing or truncating the file): an I/O error on a disk with no room left is the same 507.
+            var primary = (SQLiteErrorCode)((int)sqlite.ResultCode & 0xFF);
+            switch (primary)
             {
                 case SQLiteErrorCode.Full:
+                case SQLiteErrorCode.IoErr when DiskSpace.IsFull(folder):
                     return new BackupFailedException(
                         BackupFailure.InsufficientStorage,
                         $"The disk of {location.Description} filled up while the snapshot was written; the partial file was removed. " +
@@ -29,7 +33,7 @@ internal static class SnapshotFailures
             }
         }
 
-        if (exception is IOException && DiskSpace.FreeBytesOrMax(folder) < DiskSpace.Megabyte)
+        if (exception is IOException && DiskSpace.IsFull(folder))
         {
             return new BackupFailedException(
                 BackupFailure.InsufficientStorage,
