@@ -27,7 +27,7 @@ builder.Services.AddDiagnostics();
 // /metrics for Prometheus: backups, drills, restores and ingest from the CoreScope meter, plus the framework's own.
 builder.Services.AddCoreScopeMetrics(builder.Configuration);
 
-// The backup download's settings and its per-client rate limit.
+// The backup download's settings and its per-client permits (spent only by a backup that starts).
 builder.Services.AddBackupDownloads();
 
 // Time-limited download links for stored backups, under Data Protection keys kept beside the database.
@@ -47,7 +47,6 @@ app.UseCoreScopeProblemDetails();
 
 // One audit line per backup request, including the ones refused before the action runs.
 app.UseBackupAudit();
-app.UseRateLimiter();
 
 // The operator's page at /admin: static files under a same-origin Content-Security-Policy.
 app.UseAdminPage();

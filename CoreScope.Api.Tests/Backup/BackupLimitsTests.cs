@@ -31,6 +31,68 @@ public sealed class BackupLimitsTests : WorkspaceTests
             "a stranger's requests count against their own bucket, not the operator's");
     }
 
+    [TestCase("?compress=zip", HttpStatusCode.BadRequest)]
+    [TestCase("?method=copy", HttpStatusCode.BadRequest)]
+    public async Task Backup_AfterARequestRefusedWith400_AtTheDefaultLimit_StillHasItsPermit(string query, HttpStatusCode refusal)
+    {
+        await CreateDatabaseAsync(transmissions: 10);
+        using var client = CreateServer(("CoreScope:Backup:PermitsPerMinute", "1")).CreateOperatorClient();
+
+        using var refused = await client.GetAsync("/api/backup" + query);
+        using var corrected = await client.GetAsync("/api/backup");
+        using var third = await client.GetAsync("/api/backup");
+
+        refused.StatusCode.Should().Be(refusal);
+        corrected.StatusCode.Should().Be(HttpStatusCode.OK, "only a backup that started spends the permit");
+        third.StatusCode.Should().Be(HttpStatusCode.TooManyRequests, "the one that started did");
+        (await third.ErrorMemberAsync()).Should().Contain("PermitsPerMinute");
+    }
+
+    [Test]
+    public async Task Backup_AfterA429BecauseAnotherBackupRan_AtTheDefaultLimit_StillHasItsPermit()
+    {
+        await CreateDatabaseAsync(transmissions: 10);
+        var server = CreateServer(("CoreScope:Backup:PermitsPerMinute", "1"));
+        using var client = server.CreateOperatorClient();
+
+        // Another backup holds the only slot (a scheduled one, say, in the same process).
+        var running = await server.Services.GetRequiredService<BackupService>().CreateSnapshotAsync(new SnapshotRequest(), CancellationToken.None);
+        using (var busy = await client.GetAsync("/api/backup"))
+        {
+            busy.StatusCode.Should().Be(HttpStatusCode.TooManyRequests);
+            (await busy.ErrorMemberAsync()).Should().Contain("already running");
+        }
+
+        await running.DisposeAsync();
+        using var retried = await client.GetAsync("/api/backup");
+
+        retried.StatusCode.Should().Be(HttpStatusCode.OK, "the busy answer spent nothing");
+    }
+
+    [Test]
+    public async Task Backup_AfterA507_AtTheDefaultLimit_StillHasItsPermit()
+    {
+        RequireRootForTmpfs();
+        await CreateDatabaseAsync(transmissions: 8_000, payloadBytes: 400);
+        var mountPoint = Workspace.BackupTempDirectory;
+        Run("mount", $"-t tmpfs -o size=2m tmpfs {mountPoint}");
+        try
+        {
+            await using var server = CreateServer(("CoreScope:Backup:PermitsPerMinute", "1"), ("CoreScope:Backup:FreeSpaceMarginMB", "1"));
+            using var client = server.CreateOperatorClient();
+            (await client.GetAsync("/api/backup")).StatusCode.Should().Be(HttpStatusCode.InsufficientStorage);
+
+            Run("mount", $"-o remount,size=64m {mountPoint}");
+            using var retried = await client.GetAsync("/api/backup");
+
+            retried.StatusCode.Should().Be(HttpStatusCode.OK, "the 507 spent nothing");
+        }
+        finally
+        {
+            Run("umount", mountPoint);
+        }
+    }
+
     [Test]
     public async Task Backup_TwentyAtOnceWithMaxConcurrentOne_OneSnapshotAtATimeAndTheRest429()
     {

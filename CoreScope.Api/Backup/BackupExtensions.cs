@@ -9,11 +9,11 @@ namespace CoreScope.Api.Backup;
 /// <summary>Registers and wires what <c>GET /api/backup</c> needs besides its controller.</summary>
 public static class BackupExtensions
 {
-    /// <summary>The download settings, checked at start, and the per-client rate limit.</summary>
+    /// <summary>The download settings, checked at start, and the per-client permits to start one.</summary>
     public static IServiceCollection AddBackupDownloads(this IServiceCollection services)
     {
         services.AddOptions<BackupDownloadOptions>().BindConfiguration(BackupDownloadOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
-        services.AddRateLimiter(options => options.AddPolicy<string, BackupRateLimiterPolicy>(BackupRateLimiterPolicy.PolicyName));
+        services.AddSingleton<BackupPermits>();
         return services;
     }
 

@@ -3,7 +3,6 @@ using CoreScope.Api.Filters;
 using CoreScope.Api.Options;
 using CoreScope.Data.Backup;
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
 
 namespace CoreScope.Api.Controllers;
@@ -14,6 +13,7 @@ namespace CoreScope.Api.Controllers;
 [ApiKey]
 public sealed class BackupController(
     BackupService backupService,
+    BackupPermits permits,
     IOptions<BackupDownloadOptions> downloadOptions,
     TimeProvider timeProvider,
     ILogger<BackupDownloadResult> downloadLogger) : ControllerBase
@@ -38,7 +38,6 @@ public sealed class BackupController(
     /// </param>
     /// <param name="cancellationToken">Stops the snapshot when the client goes away.</param>
     [HttpGet("backup")]
-    [EnableRateLimiting(BackupRateLimiterPolicy.PolicyName)]
     [ProducesResponseType(typeof(FileResult), StatusCodes.Status200OK, "application/octet-stream", "application/gzip")]
     [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status400BadRequest)]
     [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status401Unauthorized)]
@@ -52,7 +51,11 @@ public sealed class BackupController(
         [FromQuery] string? method = null,
         CancellationToken cancellationToken = default)
     {
-        var snapshot = await backupService.CreateSnapshotAsync(BackupQuery.Parse(compress, verify, method), cancellationToken);
+        // In this order: a bad query (400) and a client without a permit left (429) are answered before the slot is
+        // taken; the permit is spent only when the snapshot starts, after the slot (429) and the disk (507).
+        var request = BackupQuery.Parse(compress, verify, method);
+        var admission = permits.Check(HttpContext);
+        var snapshot = await backupService.CreateSnapshotAsync(request, admission, cancellationToken);
 
         // The response owns the snapshot: when it ends, sent or aborted, the file is deleted and the slot freed.
         Response.RegisterForDisposeAsync(snapshot);

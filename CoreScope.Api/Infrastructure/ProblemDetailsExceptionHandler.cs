@@ -1,5 +1,5 @@
-using CoreScope.Data;
 using CoreScope.Api.Backup;
+using CoreScope.Data;
 using CoreScope.Data.Backup;
 using CoreScope.Data.Store;
 using Microsoft.AspNetCore.Diagnostics;
@@ -23,14 +23,21 @@ public sealed class ProblemDetailsExceptionHandler(
             return false;
         }
 
-        if (exception is BackupBusyException busy)
+        var retryAfter = exception switch
         {
-            httpContext.Response.Headers.RetryAfter =
-                RetryAfter.ToSeconds(busy.RetryAfter).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            BackupBusyException busy => busy.RetryAfter,
+            BackupRateLimitedException limited => limited.RetryAfter,
+            _ => (TimeSpan?)null,
+        };
+        if (retryAfter is { } wait)
+        {
+            httpContext.Response.Headers.RetryAfter = RetryAfter.ToSeconds(wait).ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
         var (status, title, detail) = exception switch
         {
+            BackupRateLimitedException e =>
+                (StatusCodes.Status429TooManyRequests, "Too many backup requests", e.Message),
             BackupBusyException e =>
                 (StatusCodes.Status429TooManyRequests, "A backup is already running", e.Message),
             BackupFailedException { Failure: BackupFailure.InsufficientStorage } e =>

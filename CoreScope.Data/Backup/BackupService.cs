@@ -24,12 +24,17 @@ public sealed class BackupService(
     /// <summary>The folder snapshots are staged in.</summary>
     public string TempDirectory => _options.ResolvedTempDirectory;
 
+    /// <summary>Writes a snapshot that nothing but the slot and the disk can refuse (see the overload with an admission).</summary>
+    public Task<BackupSnapshot> CreateSnapshotAsync(SnapshotRequest request, CancellationToken cancellationToken) =>
+        CreateSnapshotAsync(request, admission: null, cancellationToken);
+
     /// <summary>
     /// Writes a snapshot of the database as it is at one point in time. Throws <see cref="BackupBusyException"/>
-    /// when too many snapshots exist already, and <see cref="BackupFailedException"/> when it fails; in both
-    /// cases nothing is left on disk. The caller owns the snapshot and disposes it when it is done with the file.
+    /// when too many snapshots exist already, <see cref="BackupFailedException"/> when it fails, and what
+    /// <paramref name="admission"/> throws when it refuses; in every case nothing is left on disk. The caller owns the
+    /// snapshot and disposes it when it is done with the file.
     /// </summary>
-    public async Task<BackupSnapshot> CreateSnapshotAsync(SnapshotRequest request, CancellationToken cancellationToken)
+    public async Task<BackupSnapshot> CreateSnapshotAsync(SnapshotRequest request, ISnapshotAdmission? admission, CancellationToken cancellationToken)
     {
         var slot = await slots.AcquireAsync(cancellationToken);
         StagingFolder staging;
@@ -57,7 +62,7 @@ public sealed class BackupService(
         {
             // Compressing ahead (verify and gzip) writes the gzip beside the database before the database goes.
             var copies = request is { Verify: true, Gzip: true } ? 2 : 1;
-            await WriteAndDescribeAsync(snapshot, Path.Combine(folder, "corescope.db"), copies, StorageLocation.TempFolder, cancellationToken);
+            await WriteAndDescribeAsync(snapshot, Path.Combine(folder, "corescope.db"), copies, StorageLocation.TempFolder, admission, cancellationToken);
 
             if (request.Verify)
             {
@@ -106,7 +111,7 @@ public sealed class BackupService(
                 throw new IOException($"{targetFile} exists already; a snapshot never overwrites a file.");
             }
 
-            await WriteAndDescribeAsync(snapshot, targetFile, copies, location, cancellationToken);
+            await WriteAndDescribeAsync(snapshot, targetFile, copies, location, admission: null, cancellationToken);
             snapshot.Length = new FileInfo(targetFile).Length;
             return snapshot;
         }
@@ -117,12 +122,12 @@ public sealed class BackupService(
     }
 
     private async Task WriteAndDescribeAsync(
-        BackupSnapshot snapshot, string databaseFile, int copies, StorageLocation location, CancellationToken cancellationToken)
+        BackupSnapshot snapshot, string databaseFile, int copies, StorageLocation location, ISnapshotAdmission? admission, CancellationToken cancellationToken)
     {
         // The file exists from the first page on: the snapshot's disposal must find it, whatever fails next.
         snapshot.FilePath = databaseFile;
         var stopwatch = Stopwatch.StartNew();
-        await WriteCopyAsync(snapshot.Method, databaseFile, copies, location, cancellationToken);
+        await WriteCopyAsync(snapshot.Method, databaseFile, copies, location, admission, cancellationToken);
         snapshot.SnapshotDuration = stopwatch.Elapsed;
         (snapshot.Rows, snapshot.SchemaSteps) = await DescribeAsync(databaseFile, cancellationToken);
     }
@@ -141,6 +146,7 @@ public sealed class BackupService(
         exception switch
         {
             OperationCanceledException or BackupFailedException => exception,
+            AdmissionRefused refused => refused.InnerException!,
             SQLiteException { ResultCode: SQLiteErrorCode.Interrupt } when cancellationToken.IsCancellationRequested =>
                 new OperationCanceledException("The snapshot was cancelled.", exception, cancellationToken),
             _ => SnapshotFailures.Classify(exception, folder, location),
@@ -160,7 +166,7 @@ public sealed class BackupService(
     private const string VacuumIntoSql = "VACUUM INTO @path;";
 
     private async Task WriteCopyAsync(
-        SnapshotMethod method, string databaseFile, int copies, StorageLocation location, CancellationToken cancellationToken)
+        SnapshotMethod method, string databaseFile, int copies, StorageLocation location, ISnapshotAdmission? admission, CancellationToken cancellationToken)
     {
         await using var connection = await connectionFactory.OpenReadOnlyAsync(cancellationToken);
         var (usedBytes, totalBytes) = await connection.QuerySingleAsync<(long, long)>(new CommandDefinition(UsedBytesSql, cancellationToken: cancellationToken));
@@ -168,6 +174,15 @@ public sealed class BackupService(
         // VACUUM INTO writes the used pages; the backup API copies every page, free ones included.
         var copyBytes = method == SnapshotMethod.Pages ? totalBytes : usedBytes;
         DiskSpace.EnsureFree(Path.GetDirectoryName(databaseFile)!, copyBytes, copies, copiesFreePages: method == SnapshotMethod.Pages, _options.FreeSpaceMarginMB, location);
+
+        try
+        {
+            admission?.Admit();
+        }
+        catch (Exception exception)
+        {
+            throw new AdmissionRefused(exception);
+        }
 
         await connection.ExecuteAsync(new CommandDefinition(SnapshotConnectionSql, cancellationToken: cancellationToken));
 
@@ -258,4 +273,7 @@ public sealed class BackupService(
         using var interrupt = cancellationToken.Register(connection.Cancel);
         return (await connection.QueryAsync<string>(new CommandDefinition(quick ? QuickCheckSql : IntegrityCheckSql, cancellationToken: cancellationToken))).ToList();
     }
+
+    // Carries the admission's refusal past the classification of failures, to be thrown to the caller as it was.
+    private sealed class AdmissionRefused(Exception refusal) : Exception(refusal.Message, refusal);
 }

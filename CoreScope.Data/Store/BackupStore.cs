@@ -217,7 +217,7 @@ public sealed class BackupStore
     /// <summary>
     /// Makes a backup now and keeps it: snapshot straight into a <c>.partial</c> file in the store folder, check its
     /// integrity, compress when asked, fsync, hash, rename, write the manifest the same way, then apply retention.
-    /// Throws like <see cref="BackupService.CreateSnapshotAsync"/> (busy, insufficient storage, failed); a failure
+    /// Throws like <see cref="BackupService.CreateSnapshotAsync(SnapshotRequest, CancellationToken)"/> (busy, insufficient storage, failed); a failure
     /// leaves nothing of this backup on disk, touches no other backup, and is kept as <see cref="LastFailure"/>.
     /// </summary>
     public async Task<BackupManifest> StoreBackupAsync(BackupTrigger trigger, SnapshotMethod? method, bool compress, CancellationToken cancellationToken)
