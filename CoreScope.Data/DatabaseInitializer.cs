@@ -16,6 +16,7 @@ namespace CoreScope.Data;
 /// </summary>
 public sealed class DatabaseInitializer(
     DatabaseWriter writer,
+    DatabaseLocation location,
     BackupStore store,
     IOptions<BackupOptions> backupOptions,
     ILogger<DatabaseInitializer> logger) : IHostedService, IDisposable
@@ -39,7 +40,7 @@ public sealed class DatabaseInitializer(
 
             var tempDirectory = backupOptions.Value.ResolvedTempDirectory;
             SnapshotFolders.EnsureUsable(tempDirectory);
-            await writer.InitializeAsync(cancellationToken);
+            await writer.InitializeAsync(SignsTheDatabaseExisted(), cancellationToken);
             SnapshotFolders.SweepStale(tempDirectory, logger);
             store.Initialize();
             _done = true;
@@ -51,6 +52,25 @@ public sealed class DatabaseInitializer(
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    // What this server keeps beside a database it has run with: stored backups of it, and the keys of its download
+    // links. Either, without the database, means the database existed (a data folder emptied but for them).
+    private List<string> SignsTheDatabaseExisted()
+    {
+        var signs = new List<string>();
+        if (store.HoldsStoredBackups())
+        {
+            signs.Add($"the backup store {store.Folder} holds stored backups");
+        }
+
+        var keys = location.DataProtectionKeysFolder;
+        if (Directory.Exists(keys) && Directory.EnumerateFiles(keys, "key-*.xml").Any())
+        {
+            signs.Add($"{keys} holds download-link keys");
+        }
+
+        return signs;
+    }
 
     public void Dispose() => _once.Dispose();
 }

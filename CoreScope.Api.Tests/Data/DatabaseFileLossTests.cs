@@ -92,6 +92,38 @@ public sealed class DatabaseFileLossTests : WorkspaceTests
     }
 
     [Test]
+    public async Task Start_WhenTheDatabaseAndItsMarkerAreGone_ButItsStoredBackupsAndLinkKeysRemain_Refuses()
+    {
+        await using (var first = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey))
+        {
+            using var client = first.CreateOperatorClient();
+            using var stored = await client.PostAsync("/api/backups", null);
+            stored.StatusCode.Should().Be(HttpStatusCode.Created);
+            using var manifest = JsonDocument.Parse(await stored.Content.ReadAsStringAsync());
+            var id = manifest.RootElement.GetProperty("id").GetString();
+            (await client.PostAsync($"/api/backups/{id}/link", null)).EnsureSuccessStatusCode();
+        }
+
+        // A data folder emptied of the database and everything named after it, marker included.
+        var folder = Path.GetDirectoryName(Workspace.DatabasePath)!;
+        foreach (var file in Directory.GetFiles(folder, "*corescope.db*"))
+        {
+            File.Delete(file);
+        }
+
+        var withBoth = () => CreateServer().CreateClient();
+        withBoth.Should().Throw<StartupCheckFailedException>()
+            .Which.Message.Should().Contain("holds stored backups").And.Contain("holds download-link keys");
+        File.Exists(Workspace.DatabasePath).Should().BeFalse();
+
+        // The link keys alone are enough.
+        Directory.Delete(Path.Combine(folder, "backups"), recursive: true);
+        var withKeys = () => CreateServer().CreateClient();
+        withKeys.Should().Throw<StartupCheckFailedException>()
+            .Which.Message.Should().Contain("holds download-link keys").And.NotContain("holds stored backups");
+    }
+
+    [Test]
     public async Task Start_WhenOnlyTheWalOfTheDatabaseIsLeft_Refuses()
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Workspace.DatabasePath)!);

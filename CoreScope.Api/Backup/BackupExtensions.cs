@@ -27,7 +27,7 @@ public static class BackupExtensions
         services.AddDataProtection().SetApplicationName("CoreScope.Analyzer");
         services.AddOptions<KeyManagementOptions>().Configure<DatabaseLocation, ILoggerFactory>((options, database, loggerFactory) =>
         {
-            var folder = new DirectoryInfo(Path.Combine(Path.GetDirectoryName(database.FilePath)!, KeysFolderName));
+            var folder = new DirectoryInfo(database.DataProtectionKeysFolder);
             folder.Create();
             if (!OperatingSystem.IsWindows())
             {
@@ -41,7 +41,7 @@ public static class BackupExtensions
     }
 
     /// <summary>The folder beside the database that holds the keys download links are protected with.</summary>
-    public const string KeysFolderName = "data-protection-keys";
+    public const string KeysFolderName = DatabaseLocation.DataProtectionKeysFolderName;
 
     /// <summary>
     /// One audit line per backup request (<c>GET /api/backup</c>) and per download of a stored backup, including the

@@ -28,9 +28,10 @@ public sealed class DatabaseWriter(
     /// <summary>
     /// Creates the folder and file if needed, switches to WAL and brings the schema up to date. Throws
     /// <see cref="StartupCheckFailedException"/> when the database is missing but had existed (its marker file or
-    /// its -wal/-shm file is still there): an empty database in its place would hide the loss.
+    /// its -wal/-shm file is still there, or what the caller found: <paramref name="signsItExisted"/>): an empty
+    /// database in its place would hide the loss.
     /// </summary>
-    public async Task InitializeAsync(CancellationToken cancellationToken)
+    public async Task InitializeAsync(IReadOnlyList<string> signsItExisted, CancellationToken cancellationToken)
     {
         await _turn.WaitAsync(cancellationToken);
         try
@@ -42,7 +43,7 @@ public sealed class DatabaseWriter(
 
             if (!File.Exists(location.FilePath))
             {
-                RefuseIfItExistedBefore();
+                RefuseIfItExistedBefore(signsItExisted);
             }
 
             var folder = Path.GetDirectoryName(location.FilePath);
@@ -158,9 +159,9 @@ public sealed class DatabaseWriter(
         _turn.Dispose();
     }
 
-    private void RefuseIfItExistedBefore()
+    private void RefuseIfItExistedBefore(IReadOnlyList<string> signsItExisted)
     {
-        var evidence = new List<string>();
+        var evidence = new List<string>(signsItExisted);
         if (File.Exists(location.MarkerPath))
         {
             evidence.Add($"{location.MarkerPath} says it was there (first opened {File.ReadLines(location.MarkerPath).FirstOrDefault()?.Trim()})");
@@ -177,7 +178,8 @@ public sealed class DatabaseWriter(
             throw new StartupCheckFailedException(
                 $"The database {location.FilePath} is missing, but {string.Join(", and ", evidence)}: it existed, so the server will " +
                 "not create an empty one in its place. Restore it from a backup (docs/operators.md, Restore), or delete " +
-                $"{Path.GetFileName(location.MarkerPath)} and the leftover -wal/-shm files to start a new, empty database on purpose.");
+                $"{Path.GetFileName(location.MarkerPath)} and the leftover -wal/-shm files (and move the stored backups and keys aside) " +
+                "to start a new, empty database on purpose.");
         }
     }
 
