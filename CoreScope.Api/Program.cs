@@ -12,7 +12,9 @@ if (args is ["restore", ..])
     return await RestoreCommand.RunAsync(args[1..]);
 }
 
-var builder = WebApplication.CreateBuilder(args);
+// Relative paths (appsettings.json, data/corescope.db, wwwroot) come from the application's folder, not from wherever
+// a service manager started the process.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = ContentRoot.Resolve(args) });
 
 // Settings live under "CoreScope"; a bad value stops the server at start rather than on first use.
 builder.Services.AddOptions<CoreScopeOptions>().BindConfiguration(CoreScopeOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
@@ -32,7 +34,7 @@ builder.Services.AddDiagnostics();
 // /metrics for Prometheus: backups, drills, restores and ingest from the CoreScope meter, plus the framework's own.
 builder.Services.AddCoreScopeMetrics(builder.Configuration);
 
-// The backup download's settings and its per-client rate limit.
+// The backup download's settings and its per-client permits (spent only by a backup that starts).
 builder.Services.AddBackupDownloads();
 
 // Time-limited download links for stored backups, under Data Protection keys kept beside the database.
@@ -53,16 +55,28 @@ app.UseCoreScopeProblemDetails();
 // One audit line per backup and per restore request, including the ones refused before the action runs.
 app.UseBackupAudit();
 app.UseRestoreAudit();
-app.UseRateLimiter();
 
 // The operator's page at /admin: static files under a same-origin Content-Security-Policy.
 app.UseAdminPage();
+
+// The OpenAPI document, and Swagger UI at /api/docs on that document only, under a same-origin policy (it holds the key).
 app.UseCoreScopeOpenApi();
 app.MapControllers();
 app.MapCoreScopeMetrics();
 
-await app.RunAsync();
-return 0;
+// A bad setting, an unusable temp folder or a missing database ends the process with one line saying why (exit 78),
+// checked before the host starts so that it does not log the refusal as a crash with a stack trace.
+try
+{
+    await StartupChecks.RunAsync(app, CancellationToken.None);
+    await app.RunAsync();
+    return 0;
+}
+catch (Exception exception) when (StartupChecks.IsOwnProcess && StartupChecks.Refusal(exception) is { } reason)
+{
+    await Console.Error.WriteLineAsync("CoreScope.Analyzer cannot start: " + reason);
+    return StartupChecks.RefusedExitCode;
+}
 
 /// <summary>The entry point, visible to the tests' WebApplicationFactory.</summary>
 public partial class Program;

@@ -10,26 +10,71 @@ using Microsoft.Extensions.Options;
 namespace CoreScope.Data;
 
 /// <summary>
-/// Start-up work that must finish before the first request: the schema, on the writer connection, the
-/// removal of snapshot and restore staging folders and unfinished safety copies a crash left behind, and the backup
-/// store's sweep and catalogue.
+/// Start-up work that must finish before the first request: the backup temp folder checked, the schema applied on
+/// the writer connection, the snapshot and restore staging folders and unfinished safety copies a crash left behind removed, and the backup store's sweep and
+/// catalogue. It runs once, whether the host starts it or the program runs it first to turn a refusal into one line
+/// (see <c>StartupChecks</c> in the API).
 /// </summary>
-internal sealed class DatabaseInitializer(
+public sealed class DatabaseInitializer(
     DatabaseWriter writer,
     DatabaseLocation location,
     BackupStore store,
     IPreRestoreBackups preRestoreBackups,
     IOptions<BackupOptions> backupOptions,
-    ILogger<DatabaseInitializer> logger) : IHostedService
+    ILogger<DatabaseInitializer> logger) : IHostedService, IDisposable
 {
+    private readonly SemaphoreSlim _once = new(1, 1);
+    private bool _done;
+
+    /// <summary>
+    /// Throws <see cref="StartupCheckFailedException"/> when the server must not start: the temp folder is unusable,
+    /// or a database that existed is missing.
+    /// </summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        await writer.InitializeAsync(cancellationToken);
-        SnapshotFolders.SweepStale(backupOptions.Value.ResolvedTempDirectory, logger);
-        store.Initialize();
-        preRestoreBackups.SweepIncomplete();
-        File.Delete(location.FilePath + RestoreService.SwapSuffix);
+        await _once.WaitAsync(cancellationToken);
+        try
+        {
+            if (_done)
+            {
+                return;
+            }
+
+            var tempDirectory = backupOptions.Value.ResolvedTempDirectory;
+            SnapshotFolders.EnsureUsable(tempDirectory);
+            await writer.InitializeAsync(SignsTheDatabaseExisted(), cancellationToken);
+            SnapshotFolders.SweepStale(tempDirectory, logger);
+            store.Initialize();
+            preRestoreBackups.SweepIncomplete();
+            File.Delete(location.FilePath + RestoreService.SwapSuffix);
+            _done = true;
+        }
+        finally
+        {
+            _once.Release();
+        }
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    // What this server keeps beside a database it has run with: stored backups of it, and the keys of its download
+    // links. Either, without the database, means the database existed (a data folder emptied but for them).
+    private List<string> SignsTheDatabaseExisted()
+    {
+        var signs = new List<string>();
+        if (store.HoldsStoredBackups())
+        {
+            signs.Add($"the backup store {store.Folder} holds stored backups");
+        }
+
+        var keys = location.DataProtectionKeysFolder;
+        if (Directory.Exists(keys) && Directory.EnumerateFiles(keys, "key-*.xml").Any())
+        {
+            signs.Add($"{keys} holds download-link keys");
+        }
+
+        return signs;
+    }
+
+    public void Dispose() => _once.Dispose();
 }

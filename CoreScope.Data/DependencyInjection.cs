@@ -53,7 +53,9 @@ public static class DependencyInjection
         services.AddSingleton<RestoreChecks>();
         services.AddSingleton<RestoreService>();
 
-        services.AddHostedService<DatabaseInitializer>();
+        // One instance for the host to start and for the program to run first (a refusal is then one line, not a crash).
+        services.AddSingleton<DatabaseInitializer>();
+        services.AddHostedService(provider => provider.GetRequiredService<DatabaseInitializer>());
 
         // After the initializer: the schedule's first run finds the schema in place and the store's catalogue read.
         services.AddHostedService<ScheduledBackupService>();

@@ -24,21 +24,28 @@ public sealed class BackupErrorsTests : WorkspaceTests
     }
 
     [Test]
-    public async Task Backup_TempFolderCannotBeCreated_Returns500WithItsReason_AndFreesItsSlot()
+    public async Task Backup_TempFolderCannotBeCreated_Returns500WithoutServerPaths_FreesItsSlot_AndLogsThePath()
     {
         await CreateDatabaseAsync(transmissions: 10);
-        using var client = CreateServer().CreateOperatorClient();
+        var server = CreateServer();
+        using var client = server.CreateOperatorClient();
+        (await client.GetAsync("/api/health")).StatusCode.Should().Be(HttpStatusCode.OK);
 
-        // A file where the temp folder should be.
+        // A file where the temp folder should be, under the running server: making the staging folder fails with an
+        // IOException whose message names the path.
         Directory.Delete(Workspace.BackupTempDirectory, recursive: true);
         await File.WriteAllTextAsync(Workspace.BackupTempDirectory, "not a folder");
         for (var attempt = 0; attempt < 2; attempt++)
         {
             using var failed = await client.GetAsync("/api/backup");
             failed.StatusCode.Should().Be(HttpStatusCode.InternalServerError, "the second attempt too: the first must not keep the only slot");
-            (await failed.ErrorMemberAsync()).Should().StartWith("The snapshot failed:").And.Contain(Workspace.BackupTempDirectory);
+            var body = await failed.Content.ReadAsStringAsync();
+            body.Should().NotContain(Workspace.Root, "server paths stay out of error bodies").And.NotContain("/tmp");
+            (await failed.ErrorMemberAsync()).Should().Contain("The snapshot failed (IOException)").And.Contain("log");
         }
 
+        server.Logs.Lines.Should().Contain(line => line.Message.Contains(Workspace.BackupTempDirectory, StringComparison.Ordinal),
+            "the operator finds the path in the log");
         File.Delete(Workspace.BackupTempDirectory);
         Directory.CreateDirectory(Workspace.BackupTempDirectory);
         (await client.GetAsync("/api/backup")).StatusCode.Should().Be(HttpStatusCode.OK);

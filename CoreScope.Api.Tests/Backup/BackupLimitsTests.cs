@@ -31,6 +31,68 @@ public sealed class BackupLimitsTests : WorkspaceTests
             "a stranger's requests count against their own bucket, not the operator's");
     }
 
+    [TestCase("?compress=zip", HttpStatusCode.BadRequest)]
+    [TestCase("?method=copy", HttpStatusCode.BadRequest)]
+    public async Task Backup_AfterARequestRefusedWith400_AtTheDefaultLimit_StillHasItsPermit(string query, HttpStatusCode refusal)
+    {
+        await CreateDatabaseAsync(transmissions: 10);
+        using var client = CreateServer(("CoreScope:Backup:PermitsPerMinute", "1")).CreateOperatorClient();
+
+        using var refused = await client.GetAsync("/api/backup" + query);
+        using var corrected = await client.GetAsync("/api/backup");
+        using var third = await client.GetAsync("/api/backup");
+
+        refused.StatusCode.Should().Be(refusal);
+        corrected.StatusCode.Should().Be(HttpStatusCode.OK, "only a backup that started spends the permit");
+        third.StatusCode.Should().Be(HttpStatusCode.TooManyRequests, "the one that started did");
+        (await third.ErrorMemberAsync()).Should().Contain("PermitsPerMinute");
+    }
+
+    [Test]
+    public async Task Backup_AfterA429BecauseAnotherBackupRan_AtTheDefaultLimit_StillHasItsPermit()
+    {
+        await CreateDatabaseAsync(transmissions: 10);
+        var server = CreateServer(("CoreScope:Backup:PermitsPerMinute", "1"));
+        using var client = server.CreateOperatorClient();
+
+        // Another backup holds the only slot (a scheduled one, say, in the same process).
+        var running = await server.Services.GetRequiredService<BackupService>().CreateSnapshotAsync(new SnapshotRequest(), CancellationToken.None);
+        using (var busy = await client.GetAsync("/api/backup"))
+        {
+            busy.StatusCode.Should().Be(HttpStatusCode.TooManyRequests);
+            (await busy.ErrorMemberAsync()).Should().Contain("already running");
+        }
+
+        await running.DisposeAsync();
+        using var retried = await client.GetAsync("/api/backup");
+
+        retried.StatusCode.Should().Be(HttpStatusCode.OK, "the busy answer spent nothing");
+    }
+
+    [Test]
+    public async Task Backup_AfterA507_AtTheDefaultLimit_StillHasItsPermit()
+    {
+        RequireRootForTmpfs();
+        await CreateDatabaseAsync(transmissions: 8_000, payloadBytes: 400);
+        var mountPoint = Workspace.BackupTempDirectory;
+        Run("mount", $"-t tmpfs -o size=2m tmpfs {mountPoint}");
+        try
+        {
+            await using var server = CreateServer(("CoreScope:Backup:PermitsPerMinute", "1"), ("CoreScope:Backup:FreeSpaceMarginMB", "1"));
+            using var client = server.CreateOperatorClient();
+            (await client.GetAsync("/api/backup")).StatusCode.Should().Be(HttpStatusCode.InsufficientStorage);
+
+            Run("mount", $"-o remount,size=64m {mountPoint}");
+            using var retried = await client.GetAsync("/api/backup");
+
+            retried.StatusCode.Should().Be(HttpStatusCode.OK, "the 507 spent nothing");
+        }
+        finally
+        {
+            Run("umount", mountPoint);
+        }
+    }
+
     [Test]
     public async Task Backup_TwentyAtOnceWithMaxConcurrentOne_OneSnapshotAtATimeAndTheRest429()
     {
@@ -98,16 +160,79 @@ public sealed class BackupLimitsTests : WorkspaceTests
         await Eventually.EmptyAsync(Workspace.BackupTempDirectory);
     }
 
-    [TestCase("CoreScope:Backup:MaxDownloadSeconds", "2", TestName = "Backup_ToStalledClient_IsCutOffAtTheDeadline_AndItsSnapshotDeleted")]
-    [TestCase("CoreScope:Backup:MinDownloadBytesPerSecond", "50000000", TestName = "Backup_ToStalledClient_IsCutOffUnderTheMinimumRate_AndItsSnapshotDeleted")]
-    public async Task Backup_ToStalledClient_IsCutOff_AndItsSnapshotDeleted(string setting, string value)
+    [Test]
+    public async Task Backup_ToClientThatStopsReading_WithTheDefaultSettings_IsCutWithinSeconds_AndItsSnapshotDeleted()
     {
+        // The defaults: MinDownloadBytesPerSecond 240 after a 5 s grace, MaxDownloadSeconds 1800. Before the progress
+        // watchdog such a client held the snapshot and the only slot for the whole 1800 s.
         await CreateDatabaseAsync(transmissions: 30_000, payloadBytes: 600);
-        var server = CreateServer((setting, value));
+        var server = CreateServer();
         var address = server.StartKestrel();
 
-        using var socket = new TcpClient();
-        socket.ReceiveBufferSize = 64 * 1024;
+        using var stalled = await StartDownloadAndStopReadingAsync(address);
+        var stalledAt = Stopwatch.StartNew();
+
+        await Eventually.EmptyAsync(Workspace.BackupTempDirectory, timeoutMs: 20_000);
+        stalledAt.Elapsed.Should().BeGreaterThan(TimeSpan.FromSeconds(4), "the grace period comes first")
+            .And.BeLessThan(TimeSpan.FromSeconds(10), "cut within the grace period plus a few seconds");
+        server.Logs.Lines.Should().ContainSingle(line => line.Message.Contains("Backup download to 127.0.0.1 cut", StringComparison.Ordinal));
+        using var client = server.CreateOperatorClient();
+        (await client.GetAsync("/api/backup")).StatusCode.Should().Be(HttpStatusCode.OK, "the slot the stalled client held is free again");
+    }
+
+    [Test]
+    public async Task Backup_ToStalledClient_IsCutOffAtTheDeadline_AndItsSnapshotDeleted()
+    {
+        await CreateDatabaseAsync(transmissions: 30_000, payloadBytes: 600);
+        var server = CreateServer(("CoreScope:Backup:MaxDownloadSeconds", "2"), ("CoreScope:Backup:MinDownloadBytesPerSecond", "0"));
+        var address = server.StartKestrel();
+
+        using var stalled = await StartDownloadAndStopReadingAsync(address);
+        var stalledAt = Stopwatch.StartNew();
+
+        await Eventually.EmptyAsync(Workspace.BackupTempDirectory, timeoutMs: 20_000);
+        stalledAt.Elapsed.Should().BeGreaterThan(TimeSpan.FromSeconds(1.5)).And.BeLessThan(TimeSpan.FromSeconds(5));
+        using var client = server.CreateOperatorClient();
+        (await client.GetAsync("/api/backup")).StatusCode.Should().Be(HttpStatusCode.OK, "the slot the stalled client held is free again");
+    }
+
+    [Test]
+    public async Task Backup_ToSlowClientThatKeepsReading_IsNotCut()
+    {
+        await CreateDatabaseAsync(transmissions: 30_000, payloadBytes: 600);
+        var server = CreateServer();
+        var address = server.StartKestrel();
+        using var client = new HttpClient { BaseAddress = address };
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/backup");
+        request.Headers.Add("X-API-Key", CoreScopeApiFactory.StrongApiKey);
+        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        var length = response.Content.Headers.ContentLength!.Value;
+        await using var body = await response.Content.ReadAsStreamAsync();
+
+        // About 64 KB/s for 12 s (two windows and more), then the rest at full speed.
+        var buffer = new byte[16 * 1024];
+        long read = 0;
+        var slowUntil = Stopwatch.StartNew();
+        while (slowUntil.Elapsed < TimeSpan.FromSeconds(12))
+        {
+            read += await body.ReadAsync(buffer);
+            await Task.Delay(250);
+        }
+
+        int count;
+        while ((count = await body.ReadAsync(buffer)) > 0)
+        {
+            read += count;
+        }
+
+        read.Should().Be(length, "a slow client above the minimum rate gets every byte");
+        server.Logs.Lines.Should().NotContain(line => line.Message.Contains("cut", StringComparison.Ordinal));
+    }
+
+    // A client that sends the request, reads the first bytes of the answer and then nothing more.
+    private static async Task<TcpClient> StartDownloadAndStopReadingAsync(Uri address)
+    {
+        var socket = new TcpClient { ReceiveBufferSize = 64 * 1024 };
         await socket.ConnectAsync(address.Host, address.Port);
         var stream = socket.GetStream();
         await stream.WriteAsync(Encoding.ASCII.GetBytes(
@@ -115,23 +240,13 @@ public sealed class BackupLimitsTests : WorkspaceTests
         var head = new byte[16 * 1024];
         var got = await stream.ReadAsync(head);
         Encoding.ASCII.GetString(head, 0, got).Should().StartWith("HTTP/1.1 200");
-        var stalledAt = Stopwatch.StartNew();
-
-        // The client reads nothing more; the server must give up on it by itself.
-        await Eventually.EmptyAsync(Workspace.BackupTempDirectory, timeoutMs: 20_000);
-        stalledAt.Elapsed.Should().BeGreaterThan(TimeSpan.FromSeconds(1.5));
-
-        using var client = server.CreateOperatorClient();
-        (await client.GetAsync("/api/backup")).StatusCode.Should().Be(HttpStatusCode.OK, "the place the stalled client held is free again");
+        return socket;
     }
 
     [Test]
     public async Task Backup_WhenTempFolderTooSmall_Returns507_LeavesNothing_AndTheNextWorksWhenThereIsRoom()
     {
-        if (!OperatingSystem.IsLinux() || Environment.UserName != "root")
-        {
-            Assert.Ignore("Mounting a small tmpfs needs root on Linux; CI runs as root. Skipped here for that reason.");
-        }
+        RequireRootForTmpfs();
 
         await CreateDatabaseAsync(transmissions: 8_000, payloadBytes: 400);
         var mountPoint = Workspace.BackupTempDirectory;
@@ -163,6 +278,81 @@ public sealed class BackupLimitsTests : WorkspaceTests
     }
 
     [Test]
+    public async Task Backup_WithPagesOnATempDiskThatHoldsTheDataButNotTheFreePages_Returns507_WhileVacuumFits()
+    {
+        RequireRootForTmpfs();
+        await CreateDatabaseAsync(transmissions: 8_000, payloadBytes: 400);
+        using (var db = TestDatabase.Open(Workspace.DatabasePath))
+        {
+            // A prune without VACUUM: the file keeps its size, most of it free pages the page copy copies too.
+            db.Execute("DELETE FROM observations; DELETE FROM transmissions WHERE id > 400; PRAGMA wal_checkpoint(TRUNCATE);");
+            var pages = db.ExecuteScalar<long>("PRAGMA page_count");
+            var free = db.ExecuteScalar<long>("PRAGMA freelist_count");
+            (pages * 4096).Should().BeGreaterThan(8L * 1024 * 1024);
+            ((pages - free) * 4096).Should().BeLessThan(1024L * 1024);
+        }
+
+        var mountPoint = Workspace.BackupTempDirectory;
+        Run("mount", $"-t tmpfs -o size=4m tmpfs {mountPoint}");
+        try
+        {
+            await using var server = CreateServer(("CoreScope:Backup:FreeSpaceMarginMB", "1"));
+            using var client = server.CreateOperatorClient();
+
+            using var pagesCopy = await client.GetAsync("/api/backup?method=pages");
+            using var vacuum = await client.GetAsync("/api/backup?method=vacuum");
+
+            pagesCopy.StatusCode.Should().Be(HttpStatusCode.InsufficientStorage, await pagesCopy.Content.ReadAsStringAsync());
+            (await pagesCopy.ErrorMemberAsync()).Should().Contain("needs").And.Contain("free pages");
+            vacuum.StatusCode.Should().Be(HttpStatusCode.OK, "VACUUM INTO writes only the used pages");
+            var path = await SaveDownloadAsync(await vacuum.Content.ReadAsByteArrayAsync(), "vacuum-on-small-disk.db");
+            TestDatabase.IntegrityCheck(path).Should().Be("ok");
+            await Eventually.EmptyAsync(Workspace.BackupTempDirectory);
+        }
+        finally
+        {
+            Run("umount", mountPoint);
+        }
+    }
+
+    [Test]
+    public async Task Classify_DiskIoErrorOnAFullDisk_IsInsufficientStorage_ButNotOnOneWithRoom()
+    {
+        RequireRootForTmpfs();
+        var mountPoint = Workspace.BackupTempDirectory;
+        Run("mount", $"-t tmpfs -o size=1m tmpfs {mountPoint}");
+        try
+        {
+            var folder = Directory.CreateDirectory(Path.Combine(mountPoint, "corescope-snapshot-full")).FullName;
+            var ioError = new SQLiteException(SQLiteErrorCode.IoErr, "disk I/O error");
+            SnapshotFailures.Classify(ioError, folder).Failure.Should().Be(BackupFailure.Failed, "a disk with room has another problem");
+
+            // Fill the disk the way a snapshot does, until the file system refuses.
+            await using (var filler = new FileStream(Path.Combine(folder, "corescope.db"), FileMode.CreateNew))
+            {
+                var act = async () =>
+                {
+                    while (true)
+                    {
+                        await filler.WriteAsync(new byte[64 * 1024]);
+                        await filler.FlushAsync();
+                    }
+                };
+                await act.Should().ThrowAsync<IOException>();
+            }
+
+            var failure = SnapshotFailures.Classify(ioError, folder);
+
+            failure.Failure.Should().Be(BackupFailure.InsufficientStorage);
+            failure.Message.Should().Contain("filled up");
+        }
+        finally
+        {
+            Run("umount", mountPoint);
+        }
+    }
+
+    [Test]
     public void Classify_DiskFullDuringSnapshot_IsInsufficientStorage()
     {
         var failure = SnapshotFailures.Classify(
@@ -171,6 +361,14 @@ public sealed class BackupLimitsTests : WorkspaceTests
 
         failure.Failure.Should().Be(BackupFailure.InsufficientStorage);
         failure.Message.Should().Contain("filled up").And.Contain("removed");
+    }
+
+    private static void RequireRootForTmpfs()
+    {
+        if (!OperatingSystem.IsLinux() || Environment.UserName != "root")
+        {
+            Assert.Ignore("Mounting a small tmpfs needs root on Linux; CI runs as root. Skipped here for that reason.");
+        }
     }
 
     private static void Run(string command, string arguments)

@@ -97,4 +97,21 @@ public sealed class BackupMethodsTests : WorkspaceTests
         wrong.StatusCode.Should().Be(HttpStatusCode.BadRequest);
         (await wrong.ErrorMemberAsync()).Should().Contain("method must be");
     }
+
+    [TestCase("1")]
+    [TestCase("0")]
+    [TestCase("Pages,Vacuum")]
+    [TestCase("%20pages")]
+    [TestCase("vacuum%20")]
+    public async Task Backup_WithAMethodThatIsNotOneOfTheNames_Returns400AndMakesNoSnapshot(string method)
+    {
+        await CreateDatabaseAsync(transmissions: 10);
+        using var client = CreateServer().CreateOperatorClient();
+
+        using var response = await client.GetAsync("/api/backup?method=" + method);
+
+        response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await response.ErrorMemberAsync()).Should().Contain("method must be \"vacuum\" or \"pages\"");
+        Workspace.BackupTempEntries().Should().BeEmpty();
+    }
 }

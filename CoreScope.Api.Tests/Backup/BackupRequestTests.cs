@@ -179,16 +179,68 @@ public sealed class BackupRequestTests : WorkspaceTests
     }
 
     [Test]
-    public async Task Start_RemovesSnapshotFoldersLeftByACrash_AndNothingElse()
+    public async Task Start_RemovesSnapshotFoldersNoLiveProcessOwns_AndNothingElse()
     {
-        var leftover = Directory.CreateDirectory(Path.Combine(Workspace.BackupTempDirectory, "corescope-snapshot-0123abcd"));
-        await File.WriteAllTextAsync(Path.Combine(leftover.FullName, "corescope.db"), "half a snapshot");
+        // Left by a crash: the owner lock is there, but nobody holds it any more (the kernel dropped it with the process).
+        var crashed = Directory.CreateDirectory(Path.Combine(Workspace.BackupTempDirectory, "corescope-snapshot-0123abcd"));
+        await File.WriteAllTextAsync(Path.Combine(crashed.FullName, "corescope.db"), "half a snapshot");
+        await File.WriteAllTextAsync(Path.Combine(crashed.FullName, "owner.lock"), "CoreScope.Analyzer process 1");
+
+        // Left by a version without the lock, long ago; and one without a lock made a moment ago (being made right now).
+        var legacy = Directory.CreateDirectory(Path.Combine(Workspace.BackupTempDirectory, "corescope-snapshot-4567cdef"));
+        Directory.SetLastWriteTimeUtc(legacy.FullName, DateTime.UtcNow.AddMinutes(-5));
+        var young = Directory.CreateDirectory(Path.Combine(Workspace.BackupTempDirectory, "corescope-snapshot-89abef01"));
+
+        // Owned by a live process: its lock is held.
+        var live = Directory.CreateDirectory(Path.Combine(Workspace.BackupTempDirectory, "corescope-snapshot-live0001"));
+        await using var liveLock = new FileStream(Path.Combine(live.FullName, "owner.lock"), FileMode.CreateNew, FileAccess.Write, FileShare.None);
         var unrelated = Directory.CreateDirectory(Path.Combine(Workspace.BackupTempDirectory, "someone-elses-folder"));
 
         using var client = CreateServer().CreateClient(key: null);
         await client.GetAsync("/api/openapi");
 
-        Directory.Exists(leftover.FullName).Should().BeFalse();
+        Directory.Exists(crashed.FullName).Should().BeFalse();
+        Directory.Exists(legacy.FullName).Should().BeFalse();
+        Directory.Exists(young.FullName).Should().BeTrue("a folder without a lock may be one another server is making this instant");
+        Directory.Exists(live.FullName).Should().BeTrue("its owner holds its lock");
         Directory.Exists(unrelated.FullName).Should().BeTrue();
+    }
+
+    [Test]
+    public async Task Start_OfAnotherServerSharingTheTempFolder_LeavesTheSnapshotBeingSent()
+    {
+        // Two servers on one temp folder (the default is the system's): the second's start-up sweep must not take the
+        // first's snapshot from under its download.
+        await CreateDatabaseAsync(transmissions: 12_000, payloadBytes: 400);
+
+        // The download pauses while the second server starts: no rate watchdog, which would cut it (not the subject here).
+        var first = CreateServer(("CoreScope:Backup:MinDownloadBytesPerSecond", "0"));
+        var address = first.StartKestrel();
+        using var client = new HttpClient { BaseAddress = address };
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/backup");
+        request.Headers.Add("X-API-Key", CoreScopeApiFactory.StrongApiKey);
+        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        await using var body = await response.Content.ReadAsStreamAsync();
+        var received = new MemoryStream();
+        var buffer = new byte[64 * 1024];
+        received.Write(buffer, 0, await body.ReadAsync(buffer));
+        var snapshot = Workspace.BackupTempEntries().Should().ContainSingle().Subject;
+
+        var secondDatabase = Path.Combine(Workspace.Root, "second", "corescope.db");
+        var second = CreateServer(("CoreScope:Database:Path", secondDatabase));
+        using (var secondClient = second.CreateClient(key: null))
+        {
+            (await secondClient.GetAsync("/api/health")).StatusCode.Should().Be(HttpStatusCode.OK);
+        }
+
+        Directory.Exists(snapshot).Should().BeTrue("the first server owns it");
+        second.Logs.Lines.Should().Contain(line => line.Message.Contains("Left 1 snapshot folders", StringComparison.Ordinal));
+        await body.CopyToAsync(received);
+        received.Length.Should().Be(response.Content.Headers.ContentLength!.Value);
+        var path = await SaveDownloadAsync(received.ToArray(), "shared-temp.db");
+        TestDatabase.IntegrityCheck(path).Should().Be("ok");
+        TestDatabase.RowCounts(path)["transmissions"].Should().Be(12_000);
+        await Eventually.EmptyAsync(Workspace.BackupTempDirectory);
     }
 }

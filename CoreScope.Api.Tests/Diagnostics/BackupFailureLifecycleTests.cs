@@ -44,13 +44,14 @@ public sealed class BackupFailureLifecycleTests : WorkspaceTests
             health.RootElement.GetProperty("status").GetString().Should().Be("degraded", "48 hours have passed since the last good backup");
             var backup = health.RootElement.GetProperty("backup");
             backup.GetProperty("lastFailureAt").GetString().Should().Be("2026-03-03T03:00:00.000Z");
-            backup.GetProperty("lastFailureReason").GetString().Should().Contain(Workspace.BackupTempDirectory);
+            backup.GetProperty("lastFailureReason").GetString().Should().Contain("The snapshot failed (IOException)")
+                .And.NotContain(Workspace.BackupTempDirectory, "health is public: server paths go to the log only");
             backup.GetProperty("lastSuccessAgeSeconds").GetDouble().Should().Be(48 * 3600);
         }
 
         await receiver.WaitForBodiesAsync(1);
         receiver.Bodies.Should().ContainSingle("one alert for a failure that repeats");
-        receiver.Bodies[0].Should().Contain("backup.failed").And.Contain(JsonEncodedText.Encode(Workspace.BackupTempDirectory).ToString());
+        receiver.Bodies[0].Should().Contain("backup.failed").And.Contain("The snapshot failed (IOException)");
 
         // Fixed: the next backup works, health is ok again, and one recovery is posted.
         File.Delete(Workspace.BackupTempDirectory);

@@ -64,7 +64,8 @@ public sealed class BackupHealthTests : WorkspaceTests
         using var health = await HealthAsync(client);
         var reported = health.RootElement.GetProperty("backup");
         reported.GetProperty("lastFailureAt").GetString().Should().Be("2026-03-01T02:05:00.000Z");
-        reported.GetProperty("lastFailureReason").GetString().Should().Contain(Workspace.BackupTempDirectory, "the reason says what failed");
+        reported.GetProperty("lastFailureReason").GetString().Should().Contain("The snapshot failed (IOException)", "the reason says what failed")
+            .And.NotContain(Workspace.BackupTempDirectory, "health is public: server paths go to the log only");
         reported.GetProperty("lastSuccessAt").GetString().Should().Be("2026-03-01T02:00:00.000Z");
     }
 

@@ -101,4 +101,23 @@ public sealed class DiagnosticsTests : WorkspaceTests
         downBody.RootElement.GetProperty("status").GetString().Should().Be("down");
         downBody.RootElement.GetProperty("sqliteVersion").GetString().Should().Be("3.53.3", "the engine is known without the file");
     }
+
+    [Test]
+    public async Task HeadHealth_AnswersLikeGetWithoutABody_ForProbes()
+    {
+        // Kestrel, as a probe meets it: TestServer would pass the body of a HEAD response through.
+        var server = CreateServer();
+        server.StartKestrel();
+        using var client = server.CreateClient(key: null);
+
+        using var ok = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/api/health"));
+        ok.StatusCode.Should().Be(HttpStatusCode.OK);
+        (await ok.Content.ReadAsByteArrayAsync()).Should().BeEmpty();
+
+        File.Move(Workspace.DatabasePath, Workspace.DatabasePath + ".moved");
+
+        using var degraded = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/api/health"));
+        degraded.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        (await degraded.Content.ReadAsByteArrayAsync()).Should().BeEmpty();
+    }
 }

@@ -47,10 +47,13 @@ public sealed class MetricsTests : WorkspaceTests
         Sample(text, "corescope_ingest_packets_total", "outcome=\"known\"").Should().Be(1);
         Sample(text, "corescope_ingest_packets_total", "outcome=\"rejected\"").Should().Be(1);
 
-        // The framework's own: requests by route template, Kestrel's connections, the backup's rate-limit policy.
+        // The backup's permits: granted only to the two that started, not to the 500 before its folder nor to the 400.
+        Sample(text, "corescope_backup_permits_total", "outcome=\"granted\"").Should().Be(2);
+        Sample(text, "corescope_backup_permits_total", "outcome=\"refused\"").Should().Be(0);
+
+        // The framework's own: requests by route template, Kestrel's connections.
         Sample(text, "http_server_request_duration_seconds_count", "http_route=\"api/backup\"", "http_response_status_code=\"200\"").Should().Be(2);
         text.Should().Contain("kestrel_active_connections");
-        text.Should().Contain("aspnetcore_rate_limiting_requests_total{").And.Contain("aspnetcore_rate_limiting_policy=\"backup\"");
 
         text.Should().NotContain(CoreScopeApiFactory.StrongApiKey).And.NotContain("X-API-Key", "no label may carry the key");
     }

@@ -40,19 +40,64 @@ public sealed class ApiKeyTests : WorkspaceTests
         error.Should().Contain("CoreScope:ApiKey").And.Contain("CoreScope__ApiKey");
     }
 
-    [TestCase("password")]
-    [TestCase("CHANGE-ME")]
-    [TestCase("your-secret-api-key-here")]
-    [TestCase("short-key-15chr")]
-    public async Task Backup_WithWeakConfiguredKey_Returns403EvenWhenPresented(string weakKey)
+    [TestCase("password", "shorter than 16")]
+    [TestCase("CHANGE-ME", "shorter than 16")]
+    [TestCase("your-secret-api-key-here", "placeholder")]
+    [TestCase("short-key-15chr", "shorter than 16")]
+    [TestCase("aaaaaaaaaaaaaaaa", "only 1 different")]
+    [TestCase("abababababababababab", "only 2 different")]
+    [TestCase("changemechangeme", "8-character pattern repeated")]
+    [TestCase("Secret-7!Secret-7!Secret-7!", "9-character pattern repeated")]
+    [TestCase("password12345678", "common words and runs")]
+    [TestCase("abcdefghijklmnop", "common words and runs")]
+    [TestCase("qwertyuiopasdfgh", "common words and runs")]
+    [TestCase("admin-admin-password-9876543210", "common words and runs")]
+    public async Task Backup_WithWeakConfiguredKey_Returns403EvenWhenPresented(string weakKey, string reason)
     {
-        using var client = CreateServer(weakKey).CreateOperatorClient();
+        var server = CreateServer(weakKey);
+        using var client = server.CreateOperatorClient();
 
         using var response = await client.GetAsync("/api/backup");
 
         response.StatusCode.Should().Be(HttpStatusCode.Forbidden);
-        (await response.ErrorMemberAsync()).Should().Contain("weak");
+        var error = await response.ErrorMemberAsync();
+        error.Should().Contain("weak").And.Contain(reason).And.NotContain(weakKey);
         Workspace.BackupTempEntries().Should().BeEmpty();
+        server.Logs.Lines.Should().Contain(line => line.Message.Contains("API key is weak", StringComparison.Ordinal) && line.Message.Contains(reason, StringComparison.Ordinal),
+            "the operator is warned at start");
+    }
+
+    [TestCase("3f9a1c0b7e2d4a68")]
+    [TestCase("correct horse battery staple")]
+    [TestCase("Zq8#vR2m!Lp5@Xw9")]
+    public async Task Backup_WithRandomOrPassphraseKey_IsAccepted(string key)
+    {
+        using var client = CreateServer(key).CreateOperatorClient();
+
+        using var response = await client.GetAsync("/api/backup");
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
+    [TestCase(" leading-space-3f9a1c0b7e2d", "whitespace")]
+    [TestCase("trailing-space-3f9a1c0b7e2d ", "whitespace")]
+    [TestCase("saved-on-windows-3f9a1c0b7e2d\r", "whitespace or a line break")]
+    [TestCase("echoed-to-file-3f9a1c0b7e2d\n", "whitespace or a line break")]
+    [TestCase("                    ", "whitespace")]
+    [TestCase("tab\tinside-3f9a1c0b7e2d4a", "control character")]
+    [TestCase("umlaut-\u00fc-3f9a1c0b7e2d4a", "outside printable ASCII")]
+    public void Start_WithAKeyNoClientCanSend_StopsWithAMessageThatNamesTheSettingButNotTheKey(string key, string reason)
+    {
+        var server = CreateServer(key);
+
+        var start = () => server.CreateClient();
+
+        var message = start.Should().Throw<Microsoft.Extensions.Options.OptionsValidationException>().Which.Message;
+        message.Should().Contain("CoreScope:ApiKey").And.Contain(reason).And.Contain("401");
+        if (key.Trim().Length > 0)
+        {
+            message.Should().NotContain(key.Trim(), "the key is never repeated, even in a refusal");
+        }
     }
 
     [Test]

@@ -1,8 +1,12 @@
+using OpenQA.Selenium;
 using OpenQA.Selenium.Chrome;
 
 namespace CoreScope.Api.Tests.Infrastructure;
 
-/// <summary>Debian's headless Chromium through Debian's ChromeDriver, saving downloads into a given folder.</summary>
+/// <summary>
+/// Debian's headless Chromium through Debian's ChromeDriver, saving downloads into a given folder and keeping the
+/// page's console (where Content-Security-Policy reports land).
+/// </summary>
 public static class HeadlessChromium
 {
     /// <summary>Fails under CI and skips elsewhere when Chromium or ChromeDriver is missing.</summary>
@@ -29,6 +33,7 @@ public static class HeadlessChromium
         options.AddArguments(
             "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
             "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--user-data-dir=" + profile);
+        options.SetLoggingPreference(LogType.Browser, OpenQA.Selenium.LogLevel.All);
         options.AddUserProfilePreference("download.default_directory", downloads);
         options.AddUserProfilePreference("download.prompt_for_download", false);
         var browser = new ChromeDriver(service, options, TimeSpan.FromSeconds(60));
@@ -57,4 +62,8 @@ public static class HeadlessChromium
 
         throw new TimeoutException($"Chromium saved no file in {folder}: {string.Join(", ", Directory.GetFiles(folder))}");
     }
+
+    /// <summary>What the page wrote to the console since the last call, Content-Security-Policy reports among it.</summary>
+    public static IReadOnlyList<string> ConsoleLines(IWebDriver browser) =>
+        browser.Manage().Logs.GetLog(LogType.Browser).Select(entry => $"{entry.Level}: {entry.Message}").ToList();
 }

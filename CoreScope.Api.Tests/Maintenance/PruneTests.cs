@@ -76,6 +76,33 @@ public sealed class PruneTests : WorkspaceTests
         TestDatabase.RowCounts(Workspace.DatabasePath).Should().BeEquivalentTo(before);
     }
 
+    [TestCase("999999")]
+    [TestCase("36501")]
+    [TestCase("99999999999")]
+    public async Task Prune_WithDaysBeyondTheConfiguredRange_Returns400AndDeletesNothing(string days)
+    {
+        using var client = CreateServer().CreateOperatorClient();
+        var before = TestDatabase.RowCounts(Workspace.DatabasePath);
+
+        using var response = await client.PostAsync("/api/admin/prune?days=" + days, null);
+
+        response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await response.ErrorMemberAsync()).Should().Be(
+            $"days must be between 1 and 36500 (the limits of CoreScope:Retention:PacketDays); {days} is out of range.");
+        TestDatabase.RowCounts(Workspace.DatabasePath).Should().BeEquivalentTo(before);
+    }
+
+    [Test]
+    public async Task Prune_WithTheLargestDays_Works()
+    {
+        using var client = CreateServer().CreateOperatorClient();
+
+        using var response = await client.PostAsync("/api/admin/prune?days=36500", null);
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        TestDatabase.RowCounts(Workspace.DatabasePath)["transmissions"].Should().Be(5);
+    }
+
     [Test]
     public async Task Prune_WithoutApiKey_Returns401()
     {

@@ -42,8 +42,8 @@ public sealed class WebhookAlertTests : WorkspaceTests
         failed.GetProperty("server").GetString().Should().Be("mesh-box-7");
         failed.GetProperty("source").GetString().Should().Be("download");
         failed.GetProperty("backupId").ValueKind.Should().Be(JsonValueKind.Null, "a download is no stored backup");
-        failed.GetProperty("reason").GetString().Should().Contain(Workspace.BackupTempDirectory);
-        failed.GetProperty("text").GetString().Should().StartWith("CoreScope on mesh-box-7: the download backup failed: ").And.Contain(Workspace.BackupTempDirectory);
+        failed.GetProperty("reason").GetString().Should().Contain("The snapshot failed (IOException)").And.NotContain(Workspace.BackupTempDirectory);
+        failed.GetProperty("text").GetString().Should().StartWith("CoreScope on mesh-box-7: the download backup failed: ").And.Contain("The server's log has the details");
         DateTimeOffset.Parse(failed.GetProperty("at").GetString()!, System.Globalization.CultureInfo.InvariantCulture)
             .Should().BeCloseTo(DateTimeOffset.UtcNow, TimeSpan.FromMinutes(1));
 
@@ -115,18 +115,28 @@ public sealed class WebhookAlertTests : WorkspaceTests
     [Test]
     public async Task Alert_NeverContainsTheApiKey_EvenWhenAReasonQuotesIt()
     {
-        // An operator who named a folder after the key: the failure's message quotes the path, and so the key.
+        // An operator who named a folder after the key, and the folder turns into a file under the running server
+        // (found at start, it would stop the server): the failure's path stays in the log, not in the alert.
         var tempFolder = Path.Combine(Workspace.Root, CoreScopeApiFactory.StrongApiKey, "backup-tmp");
-        Directory.CreateDirectory(Path.GetDirectoryName(tempFolder)!);
-        await File.WriteAllTextAsync(tempFolder, "not a folder");
+        Directory.CreateDirectory(tempFolder);
         await using var receiver = await WebhookReceiver.StartAsync();
         await using var factory = Server(receiver, extra: new() { ["CoreScope:Backup:TempDirectory"] = tempFolder });
         using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
+        (await client.GetAsync("/api/health")).EnsureSuccessStatusCode();
+        Directory.Delete(tempFolder);
+        await File.WriteAllTextAsync(tempFolder, "not a folder");
 
         (await client.GetAsync("/api/backup")).StatusCode.Should().Be(HttpStatusCode.InternalServerError);
         await receiver.WaitForBodiesAsync(1);
 
-        receiver.Bodies[0].Should().NotContain(CoreScopeApiFactory.StrongApiKey).And.Contain("[redacted]");
+        receiver.Bodies[0].Should().NotContain(CoreScopeApiFactory.StrongApiKey).And.NotContain(tempFolder);
+
+        // A reason that does quote the key, as a later caller might pass one, is redacted.
+        factory.Services.GetRequiredService<BackupActivity>().RecordBackupFailed(
+            BackupTrigger.Schedule, $"could not open {tempFolder}/corescope.db");
+        await receiver.WaitForBodiesAsync(2);
+
+        receiver.Bodies[1].Should().NotContain(CoreScopeApiFactory.StrongApiKey).And.Contain("[redacted]");
     }
 
     [Test]

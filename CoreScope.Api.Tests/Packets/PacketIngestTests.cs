@@ -146,6 +146,11 @@ public sealed class PacketIngestTests : WorkspaceTests
         new object[] { "{\"hex\": \"0A00" + new string('A', 1100) + "\"}", "too large" },
         new object[] { "{\"hex\": \"0A00D69F\", \"snr\": \"loud\"}", "snr has a value of the wrong type" },
         new object[] { "{\"hex\": \"0A00D69F\", \"rssi\": [1]}", "rssi has a value of the wrong type" },
+        new object[] { "{\"hex\": \"0A00D69F\", \"snr\": 1e400}", "snr must be a finite number" },
+        new object[] { "{\"hex\": \"0A00D69F\", \"rssi\": -1e309}", "rssi must be a finite number" },
+        new object[] { "{\"hex\": \"0A00D69F\", \"snr\": \"Infinity\"}", "snr must be a finite number" },
+        new object[] { "{\"hex\": \"0A00D69F\", \"rssi\": \"-Infinity\"}", "rssi must be a finite number" },
+        new object[] { "{\"hex\": \"0A00D69F\", \"snr\": \"NaN\"}", "snr must be a finite number" },
     ];
 
     [TestCaseSource(nameof(MalformedBodies))]
@@ -168,6 +173,32 @@ public sealed class PacketIngestTests : WorkspaceTests
             decode.StatusCode.Should().Be(HttpStatusCode.BadRequest, "decode answers the same 400s");
             (await decode.ErrorMemberAsync()).Should().ContainEquivalentOf(reason);
         }
+    }
+
+    [Test]
+    public async Task Read_OfAPacketWhoseStoredSignalIsInfinite_AnswersNullForIt()
+    {
+        // As another writer (or this server before it refused them) could have stored it.
+        var id = (await PostAsync(new { hex = SamplePackets.Advert, observer = "OBSERVER-A", snr = 3.5, rssi = -90.0 })).GetProperty("id").GetInt64();
+        using (var db = TestDatabase.Open(Workspace.DatabasePath))
+        {
+            db.Execute("UPDATE observations SET snr = 9e999, rssi = -9e999");
+            db.Execute("UPDATE nodes SET lat = 9e999, temperature_c = -9e999");
+        }
+
+        using var packet = await _client.GetAsync($"/api/packets/{id}");
+        using var nodes = await _client.GetAsync("/api/nodes");
+
+        packet.StatusCode.Should().Be(HttpStatusCode.OK);
+        using var body = JsonDocument.Parse(await packet.Content.ReadAsStringAsync());
+        var observation = body.RootElement.GetProperty("observations")[0];
+        observation.GetProperty("snr").ValueKind.Should().Be(JsonValueKind.Null);
+        observation.GetProperty("rssi").ValueKind.Should().Be(JsonValueKind.Null);
+        nodes.StatusCode.Should().Be(HttpStatusCode.OK);
+        using var nodeList = JsonDocument.Parse(await nodes.Content.ReadAsStringAsync());
+        var node = nodeList.RootElement.GetProperty("nodes")[0];
+        node.GetProperty("lat").ValueKind.Should().Be(JsonValueKind.Null);
+        node.GetProperty("lon").GetDouble().Should().BeApproximately(-121.8921, 1e-9, "finite values are untouched");
     }
 
     [Test]

@@ -29,6 +29,42 @@ public sealed class ReadEndpointsTests : WorkspaceTests
         (await missing.ErrorMemberAsync()).Should().Contain("999");
     }
 
+    [TestCase("/api/packets?limit=0x10", "limit must be a whole number")]
+    [TestCase("/api/packets?offset=0x10", "offset must be a whole number")]
+    [TestCase("/api/packets?limit=%2310", "limit must be a whole number")]
+    [TestCase("/api/packets?limit=1e2", "limit must be a whole number")]
+    [TestCase("/api/packets?limit=%2016", "limit must be a whole number")]
+    [TestCase("/api/nodes?limit=0x10", "limit must be a whole number")]
+    [TestCase("/api/nodes?offset=-1", "offset must be 0 or more")]
+    [TestCase("/api/packets?limit=-99999999999", "limit must be between 1 and 500")]
+    [TestCase("/api/nodes?role=bogus", "role must be one of repeater, room, companion, sensor")]
+    [TestCase("/api/nodes?role=repeaters", "\"repeaters\" is not a node role")]
+    public async Task List_WithAQueryValueItCannotUse_Returns400SayingWhy(string path, string reason)
+    {
+        await CreateDatabaseAsync(transmissions: 20);
+        using var client = CreateServer().CreateClient(key: null);
+
+        using var response = await client.GetAsync(path);
+
+        response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await response.ErrorMemberAsync()).Should().Contain(reason);
+    }
+
+    [Test]
+    public async Task List_WithLargeNumbersAndRoleInAnyCase_Works()
+    {
+        await CreateDatabaseAsync(transmissions: 20);
+        using var client = CreateServer().CreateClient(key: null);
+
+        using var capped = JsonDocument.Parse(await client.GetStringAsync("/api/packets?limit=99999999999&offset=0"));
+        using var repeaters = JsonDocument.Parse(await client.GetStringAsync("/api/nodes?role=REPEATER&limit=16"));
+
+        capped.RootElement.GetProperty("limit").GetInt32().Should().Be(500);
+        capped.RootElement.GetProperty("packets").GetArrayLength().Should().Be(20);
+        repeaters.RootElement.GetProperty("total").GetInt64().Should().Be(10, "the populated nodes are repeaters");
+        repeaters.RootElement.GetProperty("limit").GetInt32().Should().Be(16);
+    }
+
     [Test]
     public async Task Nodes_FilterByRoleAndGetByKey_Observers_List()
     {

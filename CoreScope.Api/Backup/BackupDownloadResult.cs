@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using CoreScope.Api.Options;
 using CoreScope.Data.Backup;
@@ -10,18 +11,24 @@ namespace CoreScope.Api.Backup;
 
 /// <summary>
 /// Sends a finished snapshot: its headers, then the file as it is or gzip-compressed while it streams. The file is
-/// copied with <see cref="StagingFiles.CopyBufferBytes"/> reads rather than through <see cref="PhysicalFileResult"/>,
+/// read with <see cref="StagingFiles.CopyBufferBytes"/> reads rather than through <see cref="PhysicalFileResult"/>,
 /// whose smaller copies sent 1 GB in 1.3 s against 0.9 s here (docs/benchmarks.md). A download that outlives
-/// <see cref="BackupDownloadOptions.MaxDownloadSeconds"/> or falls under
-/// <see cref="BackupDownloadOptions.MinDownloadBytesPerSecond"/> is aborted. The snapshot itself belongs to the
-/// response (<c>RegisterForDisposeAsync</c>), which deletes it when it ends.
+/// <see cref="BackupDownloadOptions.MaxDownloadSeconds"/>, or that moves less than
+/// <see cref="BackupDownloadOptions.MinDownloadBytesPerSecond"/> over a <see cref="DownloadProgressWatchdog.Window"/>
+/// (a client that stopped reading), is aborted. The snapshot itself belongs to the response
+/// (<c>RegisterForDisposeAsync</c>), which deletes it when it ends.
 /// </summary>
-public sealed class BackupDownloadResult(BackupSnapshot snapshot, BackupDownloadOptions options) : IActionResult
+public sealed class BackupDownloadResult(
+    BackupSnapshot snapshot, BackupDownloadOptions options, TimeProvider timeProvider, ILogger<BackupDownloadResult> logger) : IActionResult
 {
     /// <summary>The header that carries how long the snapshot took; the audit line reads it back.</summary>
     public const string SnapshotMsHeader = "X-Backup-Snapshot-Ms";
 
     private static readonly TimeSpan MinDataRateGracePeriod = TimeSpan.FromSeconds(5);
+
+    // Where the watchdog can only see writes complete, a write must be small enough for a slow client to finish one
+    // within the window: 64 KiB is the response pipe's own buffer, so each write waits for its own bytes to leave.
+    private const int WriteBytesWithoutTransportProgress = 64 * 1024;
 
     public async Task ExecuteResultAsync(ActionContext context)
     {
@@ -30,16 +37,20 @@ public sealed class BackupDownloadResult(BackupSnapshot snapshot, BackupDownload
         WriteHeaders(response);
         ApplyMinimumDataRate(httpContext);
 
-        // A stuck client must not pin a copy of the database on disk: past the deadline the connection is cut.
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(options.MaxDownloadSeconds));
+        // A stuck client must not pin a copy of the database on disk, nor the only backup slot: past the deadline, or
+        // once it stops taking bytes, the connection is cut and the response's end deletes the snapshot.
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(options.MaxDownloadSeconds), timeProvider);
         await using var abortAtDeadline = deadline.Token.Register(httpContext.Abort);
+        await using var watchdog = DownloadProgressWatchdog.Start(httpContext, options.MinDownloadBytesPerSecond, timeProvider, logger);
+        var body = new ProgressStream(response.Body, watchdog);
         if (snapshot.Gzip && !snapshot.IsCompressedOnDisk)
         {
-            await StreamCompressedAsync(response, httpContext.RequestAborted);
+            await StreamCompressedAsync(response, body, httpContext.RequestAborted);
         }
         else
         {
-            await StreamFileAsync(response, httpContext.RequestAborted);
+            var writeBytes = watchdog.SeesTransportProgress ? StagingFiles.CopyBufferBytes : WriteBytesWithoutTransportProgress;
+            await StreamFileAsync(response, body, writeBytes, httpContext.RequestAborted);
         }
     }
 
@@ -72,23 +83,81 @@ public sealed class BackupDownloadResult(BackupSnapshot snapshot, BackupDownload
         }
     }
 
-    private async Task StreamFileAsync(HttpResponse response, CancellationToken cancellationToken)
+    private async Task StreamFileAsync(HttpResponse response, Stream body, int writeBytes, CancellationToken cancellationToken)
     {
         response.ContentType = snapshot.ContentType;
         response.ContentLength = snapshot.Length;
         await using var source = StagingFiles.OpenSequentialRead(snapshot.FilePath);
-        await source.CopyToAsync(response.Body, StagingFiles.CopyBufferBytes, cancellationToken);
+        var buffer = ArrayPool<byte>.Shared.Rent(StagingFiles.CopyBufferBytes);
+        try
+        {
+            int read;
+            while ((read = await source.ReadAsync(buffer.AsMemory(0, StagingFiles.CopyBufferBytes), cancellationToken)) > 0)
+            {
+                for (var offset = 0; offset < read; offset += writeBytes)
+                {
+                    await body.WriteAsync(buffer.AsMemory(offset, Math.Min(writeBytes, read - offset)), cancellationToken);
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
-    private async Task StreamCompressedAsync(HttpResponse response, CancellationToken cancellationToken)
+    private async Task StreamCompressedAsync(HttpResponse response, Stream body, CancellationToken cancellationToken)
     {
         response.ContentType = snapshot.ContentType;
         response.HttpContext.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
         await using var source = StagingFiles.OpenSequentialRead(snapshot.FilePath);
 
         // On every core, one gzip member per 1 MiB block, written in order as they are done (ParallelGzip says why).
-        await ParallelGzip.CompressAsync(source, response.Body, snapshot.CompressionLevel, cancellationToken);
+        await ParallelGzip.CompressAsync(source, body, snapshot.CompressionLevel, cancellationToken);
 
-        await response.Body.FlushAsync(cancellationToken);
+        await body.FlushAsync(cancellationToken);
+    }
+
+    /// <summary>Passes writes to the response body and tells the watchdog how many it accepted.</summary>
+    private sealed class ProgressStream(Stream inner, DownloadProgressWatchdog watchdog) : Stream
+    {
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position
+        {
+            get => throw new NotSupportedException();
+            set => throw new NotSupportedException();
+        }
+
+        public override void Flush() => inner.Flush();
+
+        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            inner.Write(buffer, offset, count);
+            watchdog.Accepted(count);
+        }
+
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            await inner.WriteAsync(buffer, cancellationToken);
+            watchdog.Accepted(buffer.Length);
+        }
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
     }
 }

@@ -9,11 +9,11 @@ namespace CoreScope.Api.Backup;
 /// <summary>Registers and wires what <c>GET /api/backup</c> needs besides its controller.</summary>
 public static class BackupExtensions
 {
-    /// <summary>The download settings, checked at start, and the per-client rate limit.</summary>
+    /// <summary>The download settings, checked at start, and the per-client permits to start one.</summary>
     public static IServiceCollection AddBackupDownloads(this IServiceCollection services)
     {
         services.AddOptions<BackupDownloadOptions>().BindConfiguration(BackupDownloadOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
-        services.AddRateLimiter(options => options.AddPolicy<string, BackupRateLimiterPolicy>(BackupRateLimiterPolicy.PolicyName));
+        services.AddSingleton<BackupPermits>();
         return services;
     }
 
@@ -27,7 +27,7 @@ public static class BackupExtensions
         services.AddDataProtection().SetApplicationName("CoreScope.Analyzer");
         services.AddOptions<KeyManagementOptions>().Configure<DatabaseLocation, ILoggerFactory>((options, database, loggerFactory) =>
         {
-            var folder = new DirectoryInfo(Path.Combine(Path.GetDirectoryName(database.FilePath)!, KeysFolderName));
+            var folder = new DirectoryInfo(database.DataProtectionKeysFolder);
             folder.Create();
             if (!OperatingSystem.IsWindows())
             {
@@ -41,7 +41,7 @@ public static class BackupExtensions
     }
 
     /// <summary>The folder beside the database that holds the keys download links are protected with.</summary>
-    public const string KeysFolderName = "data-protection-keys";
+    public const string KeysFolderName = DatabaseLocation.DataProtectionKeysFolderName;
 
     /// <summary>
     /// One audit line per backup request (<c>GET /api/backup</c>) and per download of a stored backup, including the

@@ -10,9 +10,11 @@ public static class BackupQuery
     public static SnapshotRequest Parse(string? compress, bool verify, string? method) =>
         new(verify, ParseCompression(compress), ParseMethod(method));
 
+    // Only the names: Enum.TryParse also takes "1", "Pages,Vacuum" and " pages".
     private static SnapshotMethod? ParseMethod(string? method) =>
         string.IsNullOrEmpty(method) ? null
-        : Enum.TryParse<SnapshotMethod>(method, ignoreCase: true, out var parsed) && Enum.IsDefined(parsed) ? parsed
+        : method.Equals("vacuum", StringComparison.OrdinalIgnoreCase) ? SnapshotMethod.Vacuum
+        : method.Equals("pages", StringComparison.OrdinalIgnoreCase) ? SnapshotMethod.Pages
         : throw new InvalidInputException($"method must be \"vacuum\" or \"pages\"; \"{method}\" is not a snapshot method.");
 
     private static bool ParseCompression(string? compress) =>

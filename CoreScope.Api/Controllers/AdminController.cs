@@ -28,9 +28,11 @@ public sealed class AdminController(PruneService pruneService) : ControllerBase
             result.TransmissionsDeleted, result.TransmissionsDeleted, result.ObservationsDeleted, result.ObserversMarkedInactive, result.Days);
     }
 
-    // "days=abc" must get the same answer as no days at all, not the framework's model-binding message.
+    // "days=abc" must get the same answer as no days at all, not the framework's model-binding message; a whole number
+    // too large for an int is out of range rather than missing.
     private static int? ParseDays(string? days) =>
         string.IsNullOrWhiteSpace(days) ? null
         : int.TryParse(days, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) ? value
+        : days.Trim().All(char.IsAsciiDigit) ? throw new InvalidInputException(PruneService.DaysOutOfRange(days.Trim()))
         : throw new InvalidInputException(PruneService.DaysRequiredMessage);
 }

@@ -3,7 +3,6 @@ using CoreScope.Api.Filters;
 using CoreScope.Api.Options;
 using CoreScope.Data.Backup;
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
 
 namespace CoreScope.Api.Controllers;
@@ -12,7 +11,12 @@ namespace CoreScope.Api.Controllers;
 [ApiController]
 [Route("api")]
 [ApiKey]
-public sealed class BackupController(BackupService backupService, IOptions<BackupDownloadOptions> downloadOptions) : ControllerBase
+public sealed class BackupController(
+    BackupService backupService,
+    BackupPermits permits,
+    IOptions<BackupDownloadOptions> downloadOptions,
+    TimeProvider timeProvider,
+    ILogger<BackupDownloadResult> downloadLogger) : ControllerBase
 {
     /// <summary>Downloads a complete, consistent SQLite snapshot of the live database.</summary>
     /// <remarks>
@@ -34,7 +38,6 @@ public sealed class BackupController(BackupService backupService, IOptions<Backu
     /// </param>
     /// <param name="cancellationToken">Stops the snapshot when the client goes away.</param>
     [HttpGet("backup")]
-    [EnableRateLimiting(BackupRateLimiterPolicy.PolicyName)]
     [ProducesResponseType(typeof(FileResult), StatusCodes.Status200OK, "application/octet-stream", "application/gzip")]
     [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status400BadRequest)]
     [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status401Unauthorized)]
@@ -48,10 +51,14 @@ public sealed class BackupController(BackupService backupService, IOptions<Backu
         [FromQuery] string? method = null,
         CancellationToken cancellationToken = default)
     {
-        var snapshot = await backupService.CreateSnapshotAsync(BackupQuery.Parse(compress, verify, method), cancellationToken);
+        // In this order: a bad query (400) and a client without a permit left (429) are answered before the slot is
+        // taken; the permit is spent only when the snapshot starts, after the slot (429) and the disk (507).
+        var request = BackupQuery.Parse(compress, verify, method);
+        var admission = permits.Check(HttpContext);
+        var snapshot = await backupService.CreateSnapshotAsync(request, admission, cancellationToken);
 
         // The response owns the snapshot: when it ends, sent or aborted, the file is deleted and the slot freed.
         Response.RegisterForDisposeAsync(snapshot);
-        return new BackupDownloadResult(snapshot, downloadOptions.Value);
+        return new BackupDownloadResult(snapshot, downloadOptions.Value, timeProvider, downloadLogger);
     }
 }

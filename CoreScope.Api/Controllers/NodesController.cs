@@ -13,8 +13,8 @@ public sealed class NodesController(NodeReader nodeReader) : ControllerBase
     [HttpGet]
     [ProducesResponseType(typeof(NodeList), StatusCodes.Status200OK)]
     [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status400BadRequest)]
-    public Task<NodeList> List(int? limit, int? offset, string? role, CancellationToken cancellationToken) =>
-        nodeReader.ListAsync(Page.From(limit, offset), role, cancellationToken);
+    public Task<NodeList> List(string? limit, string? offset, string? role, CancellationToken cancellationToken) =>
+        nodeReader.ListAsync(Page.From(QueryNumbers.Parse(limit, nameof(limit)), QueryNumbers.Parse(offset, nameof(offset))), role, cancellationToken);
 
     /// <summary>One node by its public key.</summary>
     [HttpGet("{pubkey}")]

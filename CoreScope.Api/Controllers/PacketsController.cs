@@ -20,11 +20,14 @@ public sealed class PacketsController(PacketIngestService ingestService, PacketR
     /// <summary>Stores one observer's report of a packet.</summary>
     [HttpPost("packets")]
     [ApiKey]
+    [RequestSizeLimit(PacketRequestLimits.MaxBodyBytes)]
     [Consumes(MediaTypeNames.Application.Json)]
     [ProducesResponseType(typeof(IngestResponse), StatusCodes.Status200OK)]
     [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status400BadRequest)]
     [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status401Unauthorized)]
     [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status403Forbidden)]
+    [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status413PayloadTooLarge)]
+    [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status503ServiceUnavailable)]
     public async Task<IngestResponse> Ingest(IngestPacketRequest request, CancellationToken cancellationToken)
     {
         var result = await ingestService.IngestAsync(
@@ -34,9 +37,11 @@ public sealed class PacketsController(PacketIngestService ingestService, PacketR
 
     /// <summary>Decodes a packet and computes its hash; nothing is stored.</summary>
     [HttpPost("decode")]
+    [RequestSizeLimit(PacketRequestLimits.MaxBodyBytes)]
     [Consumes(MediaTypeNames.Application.Json)]
     [ProducesResponseType(typeof(DecodeResponse), StatusCodes.Status200OK)]
     [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status400BadRequest)]
+    [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status413PayloadTooLarge)]
     public DecodeResponse Decode(DecodePacketRequest request)
     {
         var decoded = PacketDecoder.Decode(request.Hex);
@@ -47,8 +52,8 @@ public sealed class PacketsController(PacketIngestService ingestService, PacketR
     [HttpGet("packets")]
     [ProducesResponseType(typeof(PacketList), StatusCodes.Status200OK)]
     [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status400BadRequest)]
-    public Task<PacketList> List(int? limit, int? offset, CancellationToken cancellationToken) =>
-        packetReader.ListAsync(Page.From(limit, offset), cancellationToken);
+    public Task<PacketList> List(string? limit, string? offset, CancellationToken cancellationToken) =>
+        packetReader.ListAsync(Page.From(QueryNumbers.Parse(limit, nameof(limit)), QueryNumbers.Parse(offset, nameof(offset))), cancellationToken);
 
     /// <summary>One transmission with all its observations.</summary>
     [HttpGet("packets/{id:long}")]

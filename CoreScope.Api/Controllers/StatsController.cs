@@ -16,9 +16,10 @@ public sealed class StatsController(ServerStatusService statusService) : Control
     /// <summary>
     /// 200 "ok"; 200 "degraded" when the newest good backup is older than CoreScope:Backup:MaxAgeHours (the server
     /// works, its backups do not); 503 "down" when the database cannot be read. The backup member says when the last
-    /// backup worked, failed and is next due.
+    /// backup worked, failed and is next due. HEAD gives the same status without the body, for probes.
     /// </summary>
     [HttpGet("health")]
+    [HttpHead("health")]
     [ProducesResponseType(typeof(HealthResponse), StatusCodes.Status200OK)]
     [ProducesResponseType(typeof(HealthResponse), StatusCodes.Status503ServiceUnavailable)]
     public async Task<IActionResult> Health(CancellationToken cancellationToken)
@@ -29,9 +30,10 @@ public sealed class StatsController(ServerStatusService statusService) : Control
 
     /// <summary>
     /// The backup member of health alone: 200 while backups are fresh, 503 while the newest good backup is older
-    /// than CoreScope:Backup:MaxAgeHours, for uptime checkers that read nothing but the HTTP status.
+    /// than CoreScope:Backup:MaxAgeHours, for uptime checkers that read nothing but the HTTP status (HEAD too).
     /// </summary>
     [HttpGet("health/backup")]
+    [HttpHead("health/backup")]
     [ProducesResponseType(typeof(BackupHealth), StatusCodes.Status200OK)]
     [ProducesResponseType(typeof(BackupHealth), StatusCodes.Status503ServiceUnavailable)]
     public IActionResult BackupHealth()

@@ -15,14 +15,13 @@ namespace CoreScope.Api.Diagnostics;
 /// </summary>
 public static class MetricsExtensions
 {
-    // The framework's meters worth watching on a backup server: requests, connections, the backup's rate limit,
-    // unhandled exceptions, and the runtime (GC, CPU, memory). None of them labels anything with a header or a query,
-    // so the API key cannot reach a label.
+    // The framework's meters worth watching on a backup server: requests, connections, unhandled exceptions, and the
+    // runtime (GC, CPU, memory). None of them labels anything with a header or a query, so the API key cannot reach a
+    // label. The backup's permits are our own (corescope.backup.permits): the framework's rate limiter spent them too early.
     private static readonly string[] FrameworkMeters =
     [
         "Microsoft.AspNetCore.Hosting",
         "Microsoft.AspNetCore.Server.Kestrel",
-        "Microsoft.AspNetCore.RateLimiting",
         "Microsoft.AspNetCore.Diagnostics",
         "System.Runtime",
     ];

@@ -8,7 +8,12 @@ namespace CoreScope.Api.Diagnostics;
 
 /// <summary>Puts together what <c>/api/stats</c>, <c>/api/health</c> and <c>/api/perf</c> report.</summary>
 public sealed class ServerStatusService(
-    StatsReader statsReader, PerfCollector perfCollector, ServerInfo serverInfo, BackupActivity backupActivity, ILogger<ServerStatusService> logger)
+    StatsReader statsReader,
+    DatabaseWriter writer,
+    PerfCollector perfCollector,
+    ServerInfo serverInfo,
+    BackupActivity backupActivity,
+    ILogger<ServerStatusService> logger)
 {
     private const double Megabyte = 1024 * 1024;
 
@@ -21,10 +26,14 @@ public sealed class ServerStatusService(
             ServerInfo.Engine, serverInfo.Version, serverInfo.Commit, counts.Counts);
     }
 
-    /// <summary>The server's health: <c>status</c> is "down" when the database cannot be read, "degraded" when backups are stale.</summary>
+    /// <summary>
+    /// The server's health: <c>status</c> is "down" when the database cannot be read, or when its file was deleted or
+    /// replaced under the writer (reads of a replacement may work while every write is refused); "degraded" when
+    /// backups are stale.
+    /// </summary>
     public async Task<HealthResponse> HealthAsync(CancellationToken cancellationToken)
     {
-        string? error = null;
+        var error = writer.LostFileProblem();
         try
         {
             await statsReader.ProbeAsync(cancellationToken);
@@ -32,7 +41,9 @@ public sealed class ServerStatusService(
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
             logger.LogWarning(exception, "The health probe could not read the database");
-            error = "The database cannot be read: " + exception.Message;
+            // The kind of failure, not its message: a file-system message would put the server's paths in the answer.
+            error ??= "The database cannot be read (" + (exception is System.Data.SQLite.SQLiteException sqlite ? "SQLite " + sqlite.ResultCode : exception.GetType().Name) +
+                "); the server's log has the details.";
         }
 
         var perf = perfCollector.Snapshot();

@@ -40,11 +40,11 @@ public sealed class ApiKeyAuthorizationFilter(
             return Task.CompletedTask;
         }
 
-        if (ApiKeyStrength.IsWeak(configuredKey))
+        if (ApiKeyStrength.Weakness(configuredKey) is { } weakness)
         {
             context.Result = Problem(httpContext, StatusCodes.Status403Forbidden, "Weak API key refused",
-                $"The configured API key is weak (shorter than {ApiKeyStrength.MinimumLength} characters or a well-known placeholder), " +
-                "so admin endpoints refuse it. Configure a long random key in CoreScope:ApiKey and restart.");
+                $"The configured API key is weak ({weakness}), so admin endpoints refuse it. Configure a long random key " +
+                "in CoreScope:ApiKey (for example openssl rand -hex 24) and restart.");
         }
 
         return Task.CompletedTask;

@@ -1,3 +1,4 @@
+using CoreScope.Api.ApiDocs;
 using CoreScope.Api.Filters;
 using NSwag;
 
@@ -24,14 +25,14 @@ public static class OpenApiExtensions
             document.OperationProcessors.Add(new ApiKeyOperationProcessor(ApiKeyScheme));
         });
 
+    /// <summary>
+    /// The document, and Swagger UI on this document only under a same-origin policy (<see cref="ApiDocsPage"/>): the
+    /// page holds the API key, so it must neither load another server's document nor talk to another origin.
+    /// </summary>
     public static WebApplication UseCoreScopeOpenApi(this WebApplication app)
     {
         app.UseOpenApi(settings => settings.Path = "/api/openapi");
-        app.UseSwaggerUi(settings =>
-        {
-            settings.Path = "/api/docs";
-            settings.DocumentPath = "/api/openapi";
-        });
+        app.UseApiDocs();
         return app;
     }
 }

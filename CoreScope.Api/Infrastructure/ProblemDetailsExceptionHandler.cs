@@ -1,11 +1,12 @@
-using CoreScope.Data;
 using CoreScope.Api.Backup;
+using CoreScope.Data;
 using CoreScope.Data.Backup;
 using CoreScope.Data.Store;
 using CoreScope.Data.Connections;
 using CoreScope.Data.Restore;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.WebUtilities;
 
 namespace CoreScope.Api.Infrastructure;
 
@@ -29,6 +30,7 @@ public sealed class ProblemDetailsExceptionHandler(
             BackupBusyException busy => busy.RetryAfter,
             RestoreFailedException { RetryAfter: { } restoreWait } => restoreWait,
             DatabaseBusyException busy => busy.RetryAfter,
+            BackupRateLimitedException limited => limited.RetryAfter,
             _ => (TimeSpan?)null,
         };
         if (retryAfter is { } wait)
@@ -38,6 +40,8 @@ public sealed class ProblemDetailsExceptionHandler(
 
         var (status, title, detail) = exception switch
         {
+            BackupRateLimitedException e =>
+                (StatusCodes.Status429TooManyRequests, "Too many backup requests", e.Message),
             BackupBusyException e =>
                 (StatusCodes.Status429TooManyRequests, "A backup is already running", e.Message),
             BackupFailedException { Failure: BackupFailure.InsufficientStorage } e =>
@@ -57,14 +61,18 @@ public sealed class ProblemDetailsExceptionHandler(
             RestoreFailedException e => RestoreStatus(e),
             DatabaseBusyException e =>
                 (StatusCodes.Status503ServiceUnavailable, "The database is being restored", e.Message),
+            DatabaseUnavailableException e =>
+                (StatusCodes.Status503ServiceUnavailable, "The database is unavailable", e.Message),
             InvalidInputException e =>
                 (StatusCodes.Status400BadRequest, "Bad request", e.Message),
+            // Kestrel's own refusals (413 body too large, 408 body too slow, 400 malformed) keep their status and its name.
             BadHttpRequestException e =>
-                (e.StatusCode, "Bad request", e.Message),
+                (e.StatusCode, ReasonPhrases.GetReasonPhrase(e.StatusCode), e.Message),
             _ => (StatusCodes.Status500InternalServerError, "Internal server error",
                 "The server failed to handle the request; the log has the details."),
         };
 
+        // 507 and 503 are states the operator was told about where they arose (the disk check, the writer), not bugs.
         if (status >= 500 && status is not (StatusCodes.Status507InsufficientStorage or StatusCodes.Status503ServiceUnavailable))
         {
             logger.LogError(exception, "{Method} {Path} failed with {Status}", httpContext.Request.Method, httpContext.Request.Path, status);

@@ -11,11 +11,9 @@ public static class ApiKeyWarnings
         {
             app.Logger.LogWarning("No API key is configured (CoreScope:ApiKey): admin endpoints such as /api/backup answer 403");
         }
-        else if (ApiKeyStrength.IsWeak(apiKey))
+        else if (ApiKeyStrength.Weakness(apiKey) is { } weakness)
         {
-            app.Logger.LogWarning(
-                "The configured API key is weak (under {Length} characters or a known placeholder): admin endpoints refuse it with 403",
-                ApiKeyStrength.MinimumLength);
+            app.Logger.LogWarning("The configured API key is weak ({Weakness}): admin endpoints refuse it with 403", weakness);
         }
 
         return app;

@@ -7,7 +7,8 @@ public sealed class CoreScopeOptions
 
     /// <summary>
     /// The admin key clients send in <c>X-API-Key</c>. Empty disables every admin endpoint; a weak key is
-    /// refused (see <see cref="ApiKeyStrength"/>).
+    /// refused with 403 (see <see cref="ApiKeyStrength"/>); one no client could send stops the server at start.
     /// </summary>
+    [SendableApiKey]
     public string? ApiKey { get; set; }
 }

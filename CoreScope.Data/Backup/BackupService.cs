@@ -24,28 +24,34 @@ public sealed class BackupService(
     /// <summary>The folder snapshots are staged in.</summary>
     public string TempDirectory => _options.ResolvedTempDirectory;
 
+    /// <summary>Writes a snapshot that nothing but the slot and the disk can refuse (see the overload with an admission).</summary>
+    public Task<BackupSnapshot> CreateSnapshotAsync(SnapshotRequest request, CancellationToken cancellationToken) =>
+        CreateSnapshotAsync(request, admission: null, cancellationToken);
+
     /// <summary>
     /// Writes a snapshot of the database as it is at one point in time. Throws <see cref="BackupBusyException"/>
-    /// when too many snapshots exist already, and <see cref="BackupFailedException"/> when it fails; in both
-    /// cases nothing is left on disk. The caller owns the snapshot and disposes it when it is done with the file.
+    /// when too many snapshots exist already, <see cref="BackupFailedException"/> when it fails, and what
+    /// <paramref name="admission"/> throws when it refuses; in every case nothing is left on disk. The caller owns the
+    /// snapshot and disposes it when it is done with the file.
     /// </summary>
-    public async Task<BackupSnapshot> CreateSnapshotAsync(SnapshotRequest request, CancellationToken cancellationToken)
+    public async Task<BackupSnapshot> CreateSnapshotAsync(SnapshotRequest request, ISnapshotAdmission? admission, CancellationToken cancellationToken)
     {
         var slot = await slots.AcquireAsync(cancellationToken);
-        string folder;
+        StagingFolder staging;
         try
         {
-            folder = SnapshotFolders.Create(TempDirectory);
+            staging = SnapshotFolders.Create(TempDirectory);
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
             // Without this the slot stayed taken and every later backup was a 429 until a restart
-            // (BackupErrorsTests.Backup_TempFolderCannotBeCreated_Returns500WithItsReason_AndFreesItsSlot).
+            // (BackupErrorsTests.Backup_TempFolderCannotBeCreated_Returns500WithoutServerPaths_FreesItsSlot_AndLogsThePath).
             slot.Dispose();
             throw SnapshotFailures.Classify(exception, TempDirectory);
         }
 
-        var snapshot = new BackupSnapshot(folder, slot, ownsFolder: true)
+        var folder = staging.Path;
+        var snapshot = new BackupSnapshot(folder, slot, staging)
         {
             CreatedAt = timeProvider.GetUtcNow(),
             Gzip = request.Gzip,
@@ -56,7 +62,7 @@ public sealed class BackupService(
         {
             // Compressing ahead (verify and gzip) writes the gzip beside the database before the database goes.
             var copies = request is { Verify: true, Gzip: true } ? 2 : 1;
-            await WriteAndDescribeAsync(snapshot, Path.Combine(folder, "corescope.db"), copies, StorageLocation.TempFolder, cancellationToken);
+            await WriteAndDescribeAsync(snapshot, Path.Combine(folder, "corescope.db"), copies, StorageLocation.TempFolder, admission, cancellationToken);
 
             if (request.Verify)
             {
@@ -75,8 +81,7 @@ public sealed class BackupService(
         }
         catch (Exception exception)
         {
-            await snapshot.DisposeAsync();
-            throw Translate(exception, folder, StorageLocation.TempFolder, cancellationToken);
+            throw await FailAsync(snapshot, exception, folder, StorageLocation.TempFolder, cancellationToken);
         }
     }
 
@@ -93,7 +98,7 @@ public sealed class BackupService(
     {
         var slot = await slots.AcquireAsync(cancellationToken);
         var folder = Path.GetDirectoryName(Path.GetFullPath(targetFile))!;
-        var snapshot = new BackupSnapshot(folder, slot, ownsFolder: false)
+        var snapshot = new BackupSnapshot(folder, slot, stagingFolder: null)
         {
             CreatedAt = timeProvider.GetUtcNow(),
             CompressionLevel = _options.CompressionLevel,
@@ -106,32 +111,42 @@ public sealed class BackupService(
                 throw new IOException($"{targetFile} exists already; a snapshot never overwrites a file.");
             }
 
-            await WriteAndDescribeAsync(snapshot, targetFile, copies, location, cancellationToken);
+            await WriteAndDescribeAsync(snapshot, targetFile, copies, location, admission: null, cancellationToken);
             snapshot.Length = new FileInfo(targetFile).Length;
             return snapshot;
         }
         catch (Exception exception)
         {
-            await snapshot.DisposeAsync();
-            throw Translate(exception, folder, location, cancellationToken);
+            throw await FailAsync(snapshot, exception, folder, location, cancellationToken);
         }
     }
 
     private async Task WriteAndDescribeAsync(
-        BackupSnapshot snapshot, string databaseFile, int copies, StorageLocation location, CancellationToken cancellationToken)
+        BackupSnapshot snapshot, string databaseFile, int copies, StorageLocation location, ISnapshotAdmission? admission, CancellationToken cancellationToken)
     {
         // The file exists from the first page on: the snapshot's disposal must find it, whatever fails next.
         snapshot.FilePath = databaseFile;
         var stopwatch = Stopwatch.StartNew();
-        await WriteCopyAsync(snapshot.Method, databaseFile, copies, location, cancellationToken);
+        await WriteCopyAsync(snapshot.Method, databaseFile, copies, location, admission, cancellationToken);
         snapshot.SnapshotDuration = stopwatch.Elapsed;
         (snapshot.Rows, snapshot.SchemaSteps) = await DescribeAsync(databaseFile, cancellationToken);
+    }
+
+    // Classified before the partial file goes: a disk the snapshot filled up has room again once it is deleted, and
+    // SQLite's I/O error on a full disk is a 507 only while the disk is still full.
+    private static async Task<Exception> FailAsync(
+        BackupSnapshot snapshot, Exception exception, string folder, StorageLocation location, CancellationToken cancellationToken)
+    {
+        var failure = Translate(exception, folder, location, cancellationToken);
+        await snapshot.DisposeAsync();
+        return failure;
     }
 
     private static Exception Translate(Exception exception, string folder, StorageLocation location, CancellationToken cancellationToken) =>
         exception switch
         {
             OperationCanceledException or BackupFailedException => exception,
+            AdmissionRefused refused => refused.InnerException!,
             SQLiteException { ResultCode: SQLiteErrorCode.Interrupt } when cancellationToken.IsCancellationRequested =>
                 new OperationCanceledException("The snapshot was cancelled.", exception, cancellationToken),
             _ => SnapshotFailures.Classify(exception, folder, location),
@@ -142,7 +157,7 @@ public sealed class BackupService(
     /// that holds one already (a restore's safety copy). Checks the target folder's free space first.
     /// </summary>
     public Task CopyDatabaseToAsync(string target, SnapshotMethod method, CancellationToken cancellationToken) =>
-        WriteCopyAsync(method, target, 1, StorageLocation.Store, cancellationToken);
+        WriteCopyAsync(method, target, 1, StorageLocation.Store, admission: null, cancellationToken);
 
     private const string UsedBytesSql = """
         SELECT (page_count - freelist_count) * page_size AS Used, page_count * page_size AS Total
@@ -158,14 +173,23 @@ public sealed class BackupService(
     private const string VacuumIntoSql = "VACUUM INTO @path;";
 
     private async Task WriteCopyAsync(
-        SnapshotMethod method, string databaseFile, int copies, StorageLocation location, CancellationToken cancellationToken)
+        SnapshotMethod method, string databaseFile, int copies, StorageLocation location, ISnapshotAdmission? admission, CancellationToken cancellationToken)
     {
         await using var connection = await connectionFactory.OpenReadOnlyAsync(cancellationToken);
         var (usedBytes, totalBytes) = await connection.QuerySingleAsync<(long, long)>(new CommandDefinition(UsedBytesSql, cancellationToken: cancellationToken));
 
         // VACUUM INTO writes the used pages; the backup API copies every page, free ones included.
         var copyBytes = method == SnapshotMethod.Pages ? totalBytes : usedBytes;
-        DiskSpace.EnsureFree(Path.GetDirectoryName(databaseFile)!, copies * copyBytes, copyBytes, _options.FreeSpaceMarginMB, location);
+        DiskSpace.EnsureFree(Path.GetDirectoryName(databaseFile)!, copyBytes, copies, copiesFreePages: method == SnapshotMethod.Pages, _options.FreeSpaceMarginMB, location);
+
+        try
+        {
+            admission?.Admit();
+        }
+        catch (Exception exception)
+        {
+            throw new AdmissionRefused(exception);
+        }
 
         await connection.ExecuteAsync(new CommandDefinition(SnapshotConnectionSql, cancellationToken: cancellationToken));
 
@@ -256,4 +280,7 @@ public sealed class BackupService(
         using var interrupt = cancellationToken.Register(connection.Cancel);
         return (await connection.QueryAsync<string>(new CommandDefinition(quick ? QuickCheckSql : IntegrityCheckSql, cancellationToken: cancellationToken))).ToList();
     }
+
+    // Carries the admission's refusal past the classification of failures, to be thrown to the caller as it was.
+    private sealed class AdmissionRefused(Exception refusal) : Exception(refusal.Message, refusal);
 }

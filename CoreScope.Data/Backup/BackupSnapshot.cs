@@ -12,15 +12,15 @@ public sealed record SnapshotRequest(bool Verify = false, bool Gzip = false, Opt
 /// </summary>
 public sealed class BackupSnapshot : IAsyncDisposable
 {
+    private readonly StagingFolder? _stagingFolder;
     private readonly IDisposable _slot;
-    private readonly bool _ownsFolder;
     private int _disposed;
 
-    internal BackupSnapshot(string folderPath, IDisposable slot, bool ownsFolder)
+    internal BackupSnapshot(string folderPath, IDisposable slot, StagingFolder? stagingFolder)
     {
         FolderPath = folderPath;
+        _stagingFolder = stagingFolder;
         _slot = slot;
-        _ownsFolder = ownsFolder;
     }
 
     /// <summary>The staging folder, or for a snapshot written into a caller's file, that file's folder (never deleted).</summary>
@@ -70,9 +70,10 @@ public sealed class BackupSnapshot : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
-            if (_ownsFolder)
+            if (_stagingFolder is not null)
             {
-                SnapshotFolders.TryDelete(FolderPath);
+                // Releases the folder's owner lock, then deletes the folder.
+                _stagingFolder.Dispose();
             }
             else
             {

@@ -12,9 +12,13 @@ internal static class SnapshotFailures
     {
         if (exception is SQLiteException sqlite)
         {
-            switch (sqlite.ResultCode)
+            // SQLite reports a full disk as SQLITE_FULL from a short write, but as a plain I/O error from other steps
+            // (growing or truncating the file): an I/O error on a disk with no room left is the same 507.
+            var primary = (SQLiteErrorCode)((int)sqlite.ResultCode & 0xFF);
+            switch (primary)
             {
                 case SQLiteErrorCode.Full:
+                case SQLiteErrorCode.IoErr when DiskSpace.IsFull(folder):
                     return new BackupFailedException(
                         BackupFailure.InsufficientStorage,
                         $"The disk of {location.Description} filled up while the snapshot was written; the partial file was removed. " +
@@ -29,7 +33,7 @@ internal static class SnapshotFailures
             }
         }
 
-        if (exception is IOException && DiskSpace.FreeBytesOrMax(folder) < DiskSpace.Megabyte)
+        if (exception is IOException && DiskSpace.IsFull(folder))
         {
             return new BackupFailedException(
                 BackupFailure.InsufficientStorage,
@@ -38,6 +42,12 @@ internal static class SnapshotFailures
                 exception);
         }
 
-        return new BackupFailedException(BackupFailure.Failed, "The snapshot failed: " + exception.Message, exception);
+        // The exception's own message may name server paths (the staging folder, the file): it stays in the log, which
+        // gets the whole exception, and the client is told what kind of failure it was.
+        var kind = exception is SQLiteException failed ? "SQLite " + failed.ResultCode : exception.GetType().Name;
+        return new BackupFailedException(
+            BackupFailure.Failed,
+            $"The snapshot failed ({kind}); nothing of it is left on disk. The server's log has the details.",
+            exception);
     }
 }

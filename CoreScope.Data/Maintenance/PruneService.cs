@@ -1,3 +1,4 @@
+using System.Globalization;
 using CoreScope.Data.Connections;
 using CoreScope.Data.Options;
 using Dapper;
@@ -13,6 +14,10 @@ public sealed class PruneService(DatabaseWriter writer, IOptions<RetentionOption
     /// <summary>The original's words when a prune has no age to go by; its clients show them as they are.</summary>
     public const string DaysRequiredMessage = "days parameter required (or set retention.packetDays in config)";
 
+    /// <summary>What a <c>days</c> beyond <see cref="RetentionOptions.MaxDays"/> is told.</summary>
+    public static string DaysOutOfRange(string days) =>
+        $"days must be between {RetentionOptions.MinDays} and {RetentionOptions.MaxDays} (the limits of CoreScope:Retention:PacketDays); {days} is out of range.";
+
     private const string DeleteObservationsSql = """
         DELETE FROM observations WHERE transmission_id IN (SELECT id FROM transmissions WHERE first_seen < @cutoff);
         """;
@@ -26,7 +31,8 @@ public sealed class PruneService(DatabaseWriter writer, IOptions<RetentionOption
 
     /// <summary>
     /// Prunes packets older than <paramref name="days"/>, or than <c>CoreScope:Retention:PacketDays</c> when no
-    /// days are given; throws <see cref="ArgumentException"/> when neither is a positive number.
+    /// days are given; throws <see cref="InvalidInputException"/> when neither is a number of days from
+    /// <see cref="RetentionOptions.MinDays"/> to <see cref="RetentionOptions.MaxDays"/>.
     /// </summary>
     public Task<PruneResult> PruneAsync(int? days, CancellationToken cancellationToken)
     {
@@ -34,6 +40,12 @@ public sealed class PruneService(DatabaseWriter writer, IOptions<RetentionOption
         if (packetDays is not > 0)
         {
             throw new InvalidInputException(DaysRequiredMessage);
+        }
+
+        // Past the limit the cutoff date would fall before year 1, which DateTimeOffset cannot represent.
+        if (packetDays > RetentionOptions.MaxDays)
+        {
+            throw new InvalidInputException(DaysOutOfRange(packetDays.Value.ToString(CultureInfo.InvariantCulture)));
         }
 
         var now = timeProvider.GetUtcNow();

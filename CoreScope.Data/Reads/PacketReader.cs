@@ -122,9 +122,13 @@ public sealed class PacketReader(SqliteConnectionFactory connectionFactory)
             summary.Id, summary.Hash, summary.RawHex, summary.FirstSeen, summary.RouteType, summary.PayloadType,
             summary.PayloadTypeName, summary.PayloadVersion, summary.Decoded, summary.ObservationCount,
             observations.Select(observation => new PacketObservation(
-                observation.Id, observation.ObserverId, observation.ObserverName, observation.Snr, observation.Rssi,
+                observation.Id, observation.ObserverId, observation.ObserverName, Finite(observation.Snr), Finite(observation.Rssi),
                 ParseHops(observation.PathJson), observation.Timestamp, observation.RawHex)).ToList());
     }
+
+    // An infinity stored before ingest refused them (or by another writer) cannot be written as JSON; answering it as
+    // null keeps the rest of the packet readable.
+    private static double? Finite(double? value) => value is { } number && !double.IsFinite(number) ? null : value;
 
     private static PacketSummary ToSummary(TransmissionRow row) => new(
         row.Id, row.Hash, row.RawHex, row.FirstSeen, (int?)row.RouteType, (int?)row.PayloadType,

@@ -56,7 +56,8 @@ public sealed class RestoreService(
     {
         var stopwatch = Stopwatch.StartNew();
         using var slot = await TakeSlotAsync(cancellationToken);
-        var folder = SnapshotFolders.Create(_backupOptions.ResolvedTempDirectory, SnapshotFolders.RestorePrefix);
+        using var staging = SnapshotFolders.Create(_backupOptions.ResolvedTempDirectory, SnapshotFolders.RestorePrefix);
+        var folder = staging.Path;
         var name = Path.GetFileName(folder)[SnapshotFolders.RestorePrefix.Length..][..8];
         try
         {

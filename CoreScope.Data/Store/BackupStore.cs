@@ -85,6 +85,10 @@ public sealed class BackupStore
     /// <summary>The store folder.</summary>
     public string Folder { get; }
 
+    /// <summary>Whether the store folder holds any file the store wrote: a sign that a database was backed up from here.</summary>
+    public bool HoldsStoredBackups() =>
+        Directory.Exists(Folder) && Directory.EnumerateFiles(Folder, StoreFiles.Prefix + "*").Any(file => StoreFiles.TryParse(Path.GetFileName(file), out _, out _));
+
     /// <summary>The last stored backup that failed since the server started, if any.</summary>
     public StoreFailure? LastFailure => Volatile.Read(ref _lastFailure);
 
@@ -181,7 +185,7 @@ public sealed class BackupStore
         if (manifest.Status != StoredBackupStatus.Ok)
         {
             throw new StoredBackupDamagedException(
-                $"Stored backup {id} is damaged ({manifest.Status}) and is not served. Delete it, or check the files in {Folder}.");
+                $"Stored backup {id} is damaged ({manifest.Status}) and is not served. Delete it, or check its files in the backup store (CoreScope:Backup:Store:Directory).");
         }
 
         var path = Path.Combine(Folder, manifest.FileName);
@@ -217,7 +221,7 @@ public sealed class BackupStore
     /// <summary>
     /// Makes a backup now and keeps it: snapshot straight into a <c>.partial</c> file in the store folder, check its
     /// integrity, compress when asked, fsync, hash, rename, write the manifest the same way, then apply retention.
-    /// Throws like <see cref="BackupService.CreateSnapshotAsync"/> (busy, insufficient storage, failed); a failure
+    /// Throws like <see cref="BackupService.CreateSnapshotAsync(SnapshotRequest, CancellationToken)"/> (busy, insufficient storage, failed); a failure
     /// leaves nothing of this backup on disk, touches no other backup, and is kept as <see cref="LastFailure"/>.
     /// </summary>
     public async Task<BackupManifest> StoreBackupAsync(BackupTrigger trigger, SnapshotMethod? method, bool compress, CancellationToken cancellationToken)
