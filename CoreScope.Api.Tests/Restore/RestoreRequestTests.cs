@@ -98,6 +98,23 @@ public sealed class RestoreRequestTests : WorkspaceTests
         Directory.GetFiles(SafetyCopyFolder, "*.json").Should().HaveCount(2, "the undo stored a safety copy of its own");
     }
 
+    [Test]
+    public async Task RestoreFrom_AStoredBackup_BringsItsContentBack()
+    {
+        var (factory, client) = await StartAsync();
+        await using var _ = factory;
+        using var stored = await client.PostAsync("/api/backups", null);
+        var storedId = (await RestoreFiles.ReadJsonAsync(stored, HttpStatusCode.Created)).GetProperty("id").GetString();
+        var atBackup = DatabaseContent.Read(Workspace.DatabasePath);
+        TestDatabase.Populate(Workspace.DatabasePath, transmissions: 25);
+
+        using var restore = await client.PostAsync($"/api/admin/restore?from={storedId}", null);
+
+        var answer = await RestoreFiles.ReadJsonAsync(restore, HttpStatusCode.OK);
+        answer.GetProperty("source").GetString().Should().Be(storedId);
+        DatabaseContent.Read(Workspace.DatabasePath).Should().BeEquivalentTo(atBackup, options => options.WithStrictOrdering());
+    }
+
     [TestCase("no-such-backup")]
     [TestCase("..%2F..%2Fdb%2Fcorescope")]
     [TestCase("%2Fetc%2Fpasswd")]

@@ -8,6 +8,7 @@ using CoreScope.Data.Backup;
 using CoreScope.Data.Connections;
 using CoreScope.Data.Diagnostics;
 using CoreScope.Data.Options;
+using CoreScope.Data.Store;
 using Dapper;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -22,6 +23,7 @@ namespace CoreScope.Data.Restore;
 /// </summary>
 public sealed partial class SafetyCopyFolder(
     BackupService backupService,
+    BackupStore store,
     SqliteConnectionFactory connectionFactory,
     DatabaseLocation location,
     IOptions<RestoreOptions> options,
@@ -135,7 +137,7 @@ public sealed partial class SafetyCopyFolder(
         var manifestPath = Path.Combine(Folder, id + ".json");
         if (!File.Exists(manifestPath))
         {
-            return null;
+            return await FindInStoreAsync(id, cancellationToken);
         }
 
         BackupManifest? manifest;
@@ -146,6 +148,26 @@ public sealed partial class SafetyCopyFolder(
 
         var file = Path.Combine(Folder, id + (manifest?.Compressed == true ? ".db.gz" : ".db"));
         return manifest is not null && manifest.Id == id && File.Exists(file) ? new StoredBackup(file, manifest) : null;
+    }
+
+    // The store's own backups (manual, scheduled): served only when whole, so a damaged or changed one is refused
+    // (StoredBackupDamagedException, 409) before anything is staged, as its download would be.
+    private async Task<StoredBackup?> FindInStoreAsync(string id, CancellationToken cancellationToken)
+    {
+        try
+        {
+            store.Get(id);
+        }
+        catch (StoredBackupNotFoundException)
+        {
+            return null;
+        }
+
+        var file = await store.OpenForDownloadAsync(id, cancellationToken);
+        var stored = file.Manifest;
+        return new StoredBackup(file.Path, new BackupManifest(
+            stored.Id, new DateTimeOffset(stored.CreatedAt, TimeSpan.Zero), stored.Trigger, stored.Method, stored.Compressed,
+            stored.SizeBytes, stored.Sha256, stored.DurationMs, stored.ServerVersion, stored.SchemaSteps, stored.Rows, stored.Integrity));
     }
 
     public int SweepIncomplete()
