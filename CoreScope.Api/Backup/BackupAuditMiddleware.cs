@@ -20,7 +20,7 @@ public sealed class BackupAuditMiddleware(RequestDelegate next, BackupActivity b
     public async Task InvokeAsync(HttpContext context)
     {
         var stopwatch = Stopwatch.StartNew();
-        var countingBody = new CountingStream(context.Response.Body);
+        var countingBody = new WriteCountingStream(context.Response.Body);
         context.Response.Body = countingBody;
 
         context.Response.OnCompleted(() =>
@@ -92,51 +92,4 @@ public sealed class BackupAuditMiddleware(RequestDelegate next, BackupActivity b
         path.StartsWithSegments("/" + BackupLinks.RoutePrefix, StringComparison.OrdinalIgnoreCase)
             ? "/" + BackupLinks.RoutePrefix + "/…"
             : path.Value ?? "";
-
-    /// <summary>Passes writes through to the response body and counts them.</summary>
-    private sealed class CountingStream(Stream inner) : Stream
-    {
-        private long _bytesWritten;
-
-        public long BytesWritten => Interlocked.Read(ref _bytesWritten);
-
-        public override bool CanRead => false;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
-
-        public override void Flush() => inner.Flush();
-
-        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count)
-        {
-            inner.Write(buffer, offset, count);
-            Interlocked.Add(ref _bytesWritten, count);
-        }
-
-        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            await inner.WriteAsync(buffer, cancellationToken);
-            Interlocked.Add(ref _bytesWritten, buffer.Length);
-        }
-
-        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-    }
 }

@@ -42,7 +42,7 @@ public sealed class BackupDownloadResult(
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(options.MaxDownloadSeconds), timeProvider);
         await using var abortAtDeadline = deadline.Token.Register(httpContext.Abort);
         await using var watchdog = DownloadProgressWatchdog.Start(httpContext, options.MinDownloadBytesPerSecond, timeProvider, logger);
-        var body = new ProgressStream(response.Body, watchdog);
+        var body = new WriteCountingStream(response.Body, watchdog.Accepted);
         if (snapshot.Gzip && !snapshot.IsCompressedOnDisk)
         {
             await StreamCompressedAsync(response, body, httpContext.RequestAborted);
@@ -116,48 +116,5 @@ public sealed class BackupDownloadResult(
         await ParallelGzip.CompressAsync(source, body, snapshot.CompressionLevel, cancellationToken);
 
         await body.FlushAsync(cancellationToken);
-    }
-
-    /// <summary>Passes writes to the response body and tells the watchdog how many it accepted.</summary>
-    private sealed class ProgressStream(Stream inner, DownloadProgressWatchdog watchdog) : Stream
-    {
-        public override bool CanRead => false;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
-
-        public override void Flush() => inner.Flush();
-
-        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count)
-        {
-            inner.Write(buffer, offset, count);
-            watchdog.Accepted(count);
-        }
-
-        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            await inner.WriteAsync(buffer, cancellationToken);
-            watchdog.Accepted(buffer.Length);
-        }
-
-        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
     }
 }
