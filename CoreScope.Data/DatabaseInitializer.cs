@@ -11,7 +11,7 @@ namespace CoreScope.Data;
 
 /// <summary>
 /// Start-up work that must finish before the first request: the backup temp folder checked, the schema applied on
-/// the writer connection, the snapshot and restore staging folders and unfinished safety copies a crash left behind removed, and the backup store's sweep and
+/// the writer connection, the snapshot and restore staging folders a crash left behind removed, and the backup store's sweep and
 /// catalogue. It runs once, whether the host starts it or the program runs it first to turn a refusal into one line
 /// (see <c>StartupChecks</c> in the API).
 /// </summary>
@@ -19,7 +19,6 @@ public sealed class DatabaseInitializer(
     DatabaseWriter writer,
     DatabaseLocation location,
     BackupStore store,
-    IPreRestoreBackups preRestoreBackups,
     IOptions<BackupOptions> backupOptions,
     ILogger<DatabaseInitializer> logger) : IHostedService, IDisposable
 {
@@ -45,7 +44,6 @@ public sealed class DatabaseInitializer(
             await writer.InitializeAsync(SignsTheDatabaseExisted(), cancellationToken);
             SnapshotFolders.SweepStale(tempDirectory, logger);
             store.Initialize();
-            preRestoreBackups.SweepIncomplete();
             File.Delete(location.FilePath + RestoreService.SwapSuffix);
             _done = true;
         }

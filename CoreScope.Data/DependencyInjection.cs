@@ -49,7 +49,6 @@ public static class DependencyInjection
         services.AddSingleton<PruneService>();
 
         // The one place the safety copy's home is chosen: the stored-backups store (#12) replaces this line.
-        services.AddSingleton<IPreRestoreBackups, SafetyCopyFolder>();
         services.AddSingleton<RestoreChecks>();
         services.AddSingleton<RestoreService>();
 

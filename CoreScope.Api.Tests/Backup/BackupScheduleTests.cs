@@ -1,6 +1,5 @@
 using System.Net.Http.Json;
 using CoreScope.Data.Backup;
-using CoreScope.Data.Diagnostics;
 using CoreScope.Data.Store;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
@@ -215,7 +214,12 @@ public sealed class BackupScheduleTests : WorkspaceTests
         using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
         var store = factory.Services.GetRequiredService<BackupStore>();
 
-        var preRestore = await store.StoreBackupAsync(BackupTrigger.PreRestore, method: null, compress: false, CancellationToken.None);
+        BackupManifest preRestore;
+        using (var slot = await factory.Services.GetRequiredService<SnapshotSlots>().AcquireAsync(CancellationToken.None))
+        {
+            preRestore = await store.StorePreRestoreAsync(slot, CancellationToken.None);
+        }
+
         _clock.Advance(TimeSpan.FromHours(1));
         var older = (await StoredBackups.StoreAsync(client)).Id();
         _clock.Advance(TimeSpan.FromHours(1));

@@ -62,10 +62,14 @@ public sealed class RestoreAdminPageTests : WorkspaceTests
         confirmation.Accept();
 
         var status = WaitForStatus("Restored corescope-backup-1.db");
-        status.Text.Should().Contain("300 transmissions").And.Contain("Safety copy: ").And.Contain("-pre-restore-");
+        status.Text.Should().Contain("300 transmissions").And.Contain("Safety copy: ");
         DatabaseContent.Read(Workspace.DatabasePath).Should().BeEquivalentTo(backedUp, options => options.WithStrictOrdering());
         var safetyCopyId = _browser.FindElement(By.Id("restore-id")).GetAttribute("value");
-        safetyCopyId.Should().Contain("-pre-restore-", "the page offers the safety copy for the undo");
+        status.Text.Should().Contain(safetyCopyId, "the page offers the safety copy for the undo");
+        using (var stored = JsonDocument.Parse(await client.GetStringAsync("/api/backups/" + safetyCopyId)))
+        {
+            stored.RootElement.GetProperty("trigger").GetString().Should().Be("pre-restore", "the safety copy is a stored backup");
+        }
 
         _browser.FindElement(By.Id("restore-stored")).Click();
         var undo = WaitForAlert();

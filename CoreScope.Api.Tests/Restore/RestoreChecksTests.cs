@@ -18,7 +18,7 @@ public sealed class RestoreChecksTests : WorkspaceTests
 
     // The folder itself is the backup store's too, which makes it at start: what matters is that no safety copy is in it.
     private string[] SafetyCopies() =>
-        Directory.Exists(SafetyCopyFolder) ? Directory.GetFiles(SafetyCopyFolder, "*pre-restore*") : [];
+        RestoreFiles.SafetyCopies(SafetyCopyFolder);
 
     [SetUp]
     public async Task StartServer()

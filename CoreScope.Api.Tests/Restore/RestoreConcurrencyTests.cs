@@ -40,7 +40,7 @@ public sealed class RestoreConcurrencyTests : WorkspaceTests
         refused.GetProperty("error").GetString().Should().Contain("Another backup or restore is running");
         second.Headers.RetryAfter!.Delta.Should().BeGreaterThanOrEqualTo(TimeSpan.FromSeconds(1));
         backupMeanwhile.StatusCode.Should().Be(HttpStatusCode.TooManyRequests, "backups and restores share one gate");
-        Directory.GetFiles(Path.Combine(Path.GetDirectoryName(Workspace.DatabasePath)!, "backups"), "*.json").Should().ContainSingle();
+        RestoreFiles.SafetyCopies(Path.Combine(Path.GetDirectoryName(Workspace.DatabasePath)!, "backups")).Should().ContainSingle();
     }
 
     [Test]

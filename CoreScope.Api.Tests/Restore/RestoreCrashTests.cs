@@ -168,8 +168,9 @@ public sealed class RestoreCrashTests : WorkspaceTests
 
         if (expectSafetyCopy)
         {
-            var copy = Directory.GetFiles(safetyCopies, "*.db").Should().ContainSingle().Subject;
-            DatabaseContent.Read(copy).Should().BeEquivalentTo(_old, options => options.WithStrictOrdering());
+            var manifest = RestoreFiles.SafetyCopies(safetyCopies).Should().ContainSingle().Subject;
+            var id = JsonDocument.Parse(await File.ReadAllTextAsync(manifest)).RootElement.GetProperty("id").GetString()!;
+            DatabaseContent.Read(RestoreFiles.StoredFile(safetyCopies, id)).Should().BeEquivalentTo(_old, options => options.WithStrictOrdering());
         }
 
         using var client = server.CreateClient();

@@ -32,7 +32,7 @@ public sealed class RestoreDiskTests : WorkspaceTests
             .And.Contain("the database's WAL").And.Contain("Nothing was changed");
         DatabaseContent.Read(Workspace.DatabasePath).Should().BeEquivalentTo(before, options => options.WithStrictOrdering());
         var safetyCopies = Path.Combine(Path.GetDirectoryName(Workspace.DatabasePath)!, "backups");
-        (Directory.Exists(safetyCopies) ? Directory.GetFiles(safetyCopies, "*pre-restore*") : []).Should().BeEmpty();
+        RestoreFiles.SafetyCopies(safetyCopies).Should().BeEmpty();
         Workspace.BackupTempEntries().Should().BeEmpty();
         (await RestoreAuditTests.AuditLinesAsync(factory, 1)).Should().ContainSingle(line =>
             line.Message.Contains("status=507", StringComparison.Ordinal) && line.Message.Contains("bytes=0 ", StringComparison.Ordinal),

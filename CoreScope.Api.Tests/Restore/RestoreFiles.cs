@@ -6,6 +6,20 @@ namespace CoreScope.Api.Tests.Restore;
 /// <summary>Files a restore test sends: real backups from the server, and the damaged or foreign ones it must refuse.</summary>
 public static class RestoreFiles
 {
+    /// <summary>The manifests of the safety copies in a store folder: the stored backups with trigger <c>pre-restore</c>.</summary>
+    public static string[] SafetyCopies(string storeFolder) =>
+        Directory.Exists(storeFolder)
+            ? Directory.GetFiles(storeFolder, "corescope-backup-*.json")
+                .Where(manifest => JsonDocument.Parse(File.ReadAllText(manifest)).RootElement.GetProperty("trigger").GetString() == "pre-restore")
+                .ToArray()
+            : [];
+
+    /// <summary>A stored backup's (uncompressed) file in the store folder.</summary>
+    public static string StoredFile(string storeFolder, string id) => Path.Combine(storeFolder, $"corescope-backup-{id}.db");
+
+    /// <summary>A stored backup's manifest in the store folder.</summary>
+    public static string StoredManifest(string storeFolder, string id) => Path.Combine(storeFolder, $"corescope-backup-{id}.json");
+
     /// <summary>Downloads a backup through GET /api/backup into <paramref name="path"/>.</summary>
     public static async Task<string> DownloadBackupAsync(HttpClient client, string path, string query = "")
     {

@@ -12,7 +12,7 @@ public sealed class RestoreOfflineCommandTests : WorkspaceTests
 
     // The folder itself is the backup store's too, which makes it at start: what matters is that no safety copy is in it.
     private string[] SafetyCopies() =>
-        Directory.Exists(SafetyCopyFolder) ? Directory.GetFiles(SafetyCopyFolder, "*pre-restore*") : [];
+        RestoreFiles.SafetyCopies(SafetyCopyFolder);
 
     private async Task<string> MakeBackupThenWriteMoreAsync()
     {
@@ -50,12 +50,12 @@ public sealed class RestoreOfflineCommandTests : WorkspaceTests
         TestDatabase.RowCounts(Workspace.DatabasePath)["transmissions"].Should().Be(120);
         TestDatabase.IntegrityCheck(Workspace.DatabasePath).Should().Be("ok");
         DatabaseContent.HeaderVersionBytes(Workspace.DatabasePath).Should().Be(((byte)2, (byte)2));
-        var manifest = Directory.GetFiles(SafetyCopyFolder, "*.json").Should().ContainSingle().Subject;
+        var manifest = RestoreFiles.SafetyCopies(SafetyCopyFolder).Should().ContainSingle().Subject;
         using var json = JsonDocument.Parse(await File.ReadAllTextAsync(manifest));
         json.RootElement.GetProperty("trigger").GetString().Should().Be("pre-restore");
         var id = json.RootElement.GetProperty("id").GetString()!;
         output.Should().Contain("safety copy: " + id);
-        DatabaseContent.Read(Path.Combine(SafetyCopyFolder, id + ".db")).Should().BeEquivalentTo(before, options => options.WithStrictOrdering());
+        DatabaseContent.Read(RestoreFiles.StoredFile(SafetyCopyFolder, id)).Should().BeEquivalentTo(before, options => options.WithStrictOrdering());
     }
 
     [Test]
@@ -94,7 +94,11 @@ public sealed class RestoreOfflineCommandTests : WorkspaceTests
         DatabaseContent.Read(Workspace.DatabasePath).Should().BeEquivalentTo(expected, options => options.WithStrictOrdering());
         TestDatabase.IntegrityCheck(Workspace.DatabasePath).Should().Be("ok");
         DatabaseContent.HeaderVersionBytes(Workspace.DatabasePath).Should().Be(((byte)2, (byte)2));
-        var copy = Directory.GetFiles(SafetyCopyFolder, "*.db").Should().ContainSingle().Subject;
+        var manifest = SafetyCopies().Should().ContainSingle().Subject;
+        using var json = JsonDocument.Parse(await File.ReadAllTextAsync(manifest));
+        json.RootElement.GetProperty("method").GetString().Should().Be("file");
+        json.RootElement.GetProperty("integrity").GetString().Should().StartWith("the live database could not be read");
+        var copy = RestoreFiles.StoredFile(SafetyCopyFolder, json.RootElement.GetProperty("id").GetString()!);
         (await File.ReadAllBytesAsync(copy)).Should().Equal(damaged, "the safety copy keeps the damaged file as it was");
         File.Exists(Workspace.DatabasePath + ".restore.partial").Should().BeFalse();
     }

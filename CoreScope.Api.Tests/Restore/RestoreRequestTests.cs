@@ -10,7 +10,7 @@ public sealed class RestoreRequestTests : WorkspaceTests
 
     // The folder itself is the backup store's too, which makes it at start: what matters is that no safety copy is in it.
     private string[] SafetyCopies() =>
-        Directory.Exists(SafetyCopyFolder) ? Directory.GetFiles(SafetyCopyFolder, "*pre-restore*") : [];
+        RestoreFiles.SafetyCopies(SafetyCopyFolder);
 
     private async Task<(CoreScopeApiFactory Factory, HttpClient Client)> StartAsync(int transmissions = 200, IReadOnlyDictionary<string, string?>? settings = null)
     {
@@ -51,10 +51,10 @@ public sealed class RestoreRequestTests : WorkspaceTests
         DatabaseContent.HeaderVersionBytes(Workspace.DatabasePath).Should().Be(((byte)2, (byte)2), "the live database stays in WAL mode");
 
         var safetyCopyId = answer.GetProperty("preRestoreBackupId").GetString()!;
-        var safetyCopy = Path.Combine(SafetyCopyFolder, safetyCopyId + ".db");
+        var safetyCopy = RestoreFiles.StoredFile(SafetyCopyFolder, safetyCopyId);
         DatabaseContent.Read(safetyCopy).Should().BeEquivalentTo(beforeRestore, options => options.WithStrictOrdering(),
             "the rows written after the backup are gone from the live database but kept in the pre-restore copy");
-        using var manifest = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(SafetyCopyFolder, safetyCopyId + ".json")));
+        using var manifest = JsonDocument.Parse(await File.ReadAllTextAsync(RestoreFiles.StoredManifest(SafetyCopyFolder, safetyCopyId)));
         var root = manifest.RootElement;
         root.GetProperty("id").GetString().Should().Be(safetyCopyId);
         root.GetProperty("trigger").GetString().Should().Be("pre-restore");
@@ -95,7 +95,7 @@ public sealed class RestoreRequestTests : WorkspaceTests
         answer.GetProperty("source").GetString().Should().Be(safetyCopyId);
         answer.GetProperty("rows").GetProperty("transmissions").GetInt64().Should().Be(225);
         DatabaseContent.Read(Workspace.DatabasePath).Should().BeEquivalentTo(beforeRestore, options => options.WithStrictOrdering());
-        Directory.GetFiles(SafetyCopyFolder, "*.json").Should().HaveCount(2, "the undo stored a safety copy of its own");
+        RestoreFiles.SafetyCopies(SafetyCopyFolder).Should().HaveCount(2, "the undo stored a safety copy of its own");
     }
 
     [Test]

@@ -91,12 +91,13 @@ public sealed class BackupService(
     /// without a staging folder, so a stored backup never needs a second copy on disk. <paramref name="copies"/> is
     /// how many copies of the data the caller's folder must have room for (2 when it compresses the file after).
     /// Disposing the snapshot frees the slot and deletes <see cref="BackupSnapshot.FilePath"/> if it is still there,
-    /// so a caller that keeps the file moves it away first.
+    /// so a caller that keeps the file moves it away first. A caller that holds a slot already (a restore storing its
+    /// safety copy) passes it as <paramref name="heldSlot"/>: the snapshot runs under it and leaves it held.
     /// </summary>
     public async Task<BackupSnapshot> CreateSnapshotFileAsync(
-        string targetFile, SnapshotMethod? method, int copies, StorageLocation location, CancellationToken cancellationToken)
+        string targetFile, SnapshotMethod? method, int copies, StorageLocation location, IDisposable? heldSlot, CancellationToken cancellationToken)
     {
-        var slot = await slots.AcquireAsync(cancellationToken);
+        var slot = heldSlot is null ? await slots.AcquireAsync(cancellationToken) : slots.Borrow(heldSlot);
         var folder = Path.GetDirectoryName(Path.GetFullPath(targetFile))!;
         var snapshot = new BackupSnapshot(folder, slot, stagingFolder: null)
         {
@@ -151,13 +152,6 @@ public sealed class BackupService(
                 new OperationCanceledException("The snapshot was cancelled.", exception, cancellationToken),
             _ => SnapshotFailures.Classify(exception, folder, location),
         };
-
-    /// <summary>
-    /// Writes a consistent copy of the live database to <paramref name="target"/> without taking a slot: for a caller
-    /// that holds one already (a restore's safety copy). Checks the target folder's free space first.
-    /// </summary>
-    public Task CopyDatabaseToAsync(string target, SnapshotMethod method, CancellationToken cancellationToken) =>
-        WriteCopyAsync(method, target, 1, StorageLocation.Store, admission: null, cancellationToken);
 
     private const string UsedBytesSql = """
         SELECT (page_count - freelist_count) * page_size AS Used, page_count * page_size AS Total

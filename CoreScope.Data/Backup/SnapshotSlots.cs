@@ -65,6 +65,15 @@ public sealed class SnapshotSlots : IDisposable
         return new Slot(this, lease, _timeProvider.GetTimestamp());
     }
 
+    /// <summary>
+    /// The slot a caller already holds, lent to work it does under that slot (a restore's safety copy): the work runs
+    /// without taking a second slot, which the gate would refuse, and disposing what this returns frees nothing.
+    /// </summary>
+    public IDisposable Borrow(IDisposable heldSlot) =>
+        heldSlot is Slot slot && ReferenceEquals(slot.Owner, this) && !slot.IsReleased
+            ? new BorrowedSlot()
+            : throw new ArgumentException("Only a slot taken from this gate and not yet freed can be lent.", nameof(heldSlot));
+
     public void Dispose() => _limiter.Dispose();
 
     // How long the last slot was held, from snapshot to deletion: the best guess of when one frees up.
@@ -75,9 +84,20 @@ public sealed class SnapshotSlots : IDisposable
         return TimeSpan.FromSeconds(Math.Min(RetryAfter.ToSeconds(estimate), LongestRetryAfter.TotalSeconds));
     }
 
+    private sealed class BorrowedSlot : IDisposable
+    {
+        public void Dispose()
+        {
+        }
+    }
+
     private sealed class Slot(SnapshotSlots owner, RateLimitLease lease, long takenAt) : IDisposable
     {
         private int _released;
+
+        public SnapshotSlots Owner => owner;
+
+        public bool IsReleased => Volatile.Read(ref _released) != 0;
 
         public void Dispose()
         {

@@ -38,7 +38,4 @@ public sealed class RestoreOptions
     /// </summary>
     [EnumDataType(typeof(RestoreCheck))]
     public RestoreCheck IntegrityCheck { get; set; } = RestoreCheck.Full;
-
-    /// <summary>Where the <c>pre-restore</c> safety copies go; empty means the <c>backups</c> folder beside the database.</summary>
-    public string? SafetyCopyDirectory { get; set; }
 }

@@ -25,7 +25,7 @@ internal static class RestoreDisk
                     $"Not enough free space on {disk.Key} for the restore: it needs {Megabytes(needed)} MB (" +
                     string.Join(", ", disk.Select(need => $"{need.What} {Megabytes(need.Bytes)} MB")) +
                     $", plus a {marginMegabytes} MB margin) and {Megabytes(free)} MB is free. Nothing was changed. Free some space, " +
-                    "or point CoreScope:Backup:TempDirectory or CoreScope:Restore:SafetyCopyDirectory at a larger disk.");
+                    "or point CoreScope:Backup:TempDirectory or CoreScope:Backup:Store:Directory (where the safety copy goes) at a larger disk.");
             }
         }
     }

@@ -5,6 +5,7 @@ using CoreScope.Data.Backup;
 using CoreScope.Data.Connections;
 using CoreScope.Data.Diagnostics;
 using CoreScope.Data.Options;
+using CoreScope.Data.Store;
 using Dapper;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -25,7 +26,7 @@ public sealed class RestoreService(
     DatabaseWriter writer,
     SnapshotSlots slots,
     RestoreChecks checks,
-    IPreRestoreBackups backups,
+    BackupStore store,
     IEnumerable<IRestoreListener> listeners,
     BackupActivity activity,
     IOptions<RestoreOptions> restoreOptions,
@@ -41,12 +42,25 @@ public sealed class RestoreService(
     public Task<RestoreResult> RestoreAsync(Stream content, string source, RestoreRequest request, CancellationToken cancellationToken) =>
         RunAsync(content, source, request, storedSha256: null, cancellationToken);
 
-    /// <summary>Restores the stored backup <paramref name="id"/>; throws <see cref="RestoreFailure.UnknownBackup"/> when there is none.</summary>
+    /// <summary>
+    /// Restores the stored backup <paramref name="id"/>; throws <see cref="RestoreFailure.UnknownBackup"/> when there is none.
+    /// Safety copies are stored backups too, so "undo" is a restore of the id the last restore answered with. A stored
+    /// backup that is damaged or changed since it was written is refused (<see cref="StoredBackupDamagedException"/>, 409)
+    /// before anything is staged, as its download would be.
+    /// </summary>
     public async Task<RestoreResult> RestoreStoredAsync(string id, RestoreRequest request, CancellationToken cancellationToken)
     {
-        var stored = await backups.FindAsync(id, cancellationToken)
-            ?? throw new RestoreFailedException(RestoreFailure.UnknownBackup, $"No stored backup has the id \"{id}\".");
-        await using var file = StagingFiles.OpenSequentialRead(stored.FilePath, StagingFiles.CopyBufferBytes);
+        StoredBackupFile stored;
+        try
+        {
+            stored = await store.OpenForDownloadAsync(id, cancellationToken);
+        }
+        catch (StoredBackupNotFoundException exception)
+        {
+            throw new RestoreFailedException(RestoreFailure.UnknownBackup, $"No stored backup has the id \"{id}\".", exception);
+        }
+
+        await using var file = StagingFiles.OpenSequentialRead(stored.Path, StagingFiles.CopyBufferBytes);
         return await RunAsync(
             file, stored.Manifest.Id, request with { DeclaredLength = file.Length }, Convert.FromHexString(stored.Manifest.Sha256), cancellationToken);
     }
@@ -104,7 +118,7 @@ public sealed class RestoreService(
                 if (File.Exists(location.FilePath))
                 {
                     logger.LogInformation("Restore {Restore}: writing the safety copy", name);
-                    safetyCopyId = (await backups.CreatePreRestoreAsync(cancellationToken)).Id;
+                    safetyCopyId = (await StoreSafetyCopyAsync(slot, cancellationToken)).Id;
                 }
 
                 // Past this point the copy runs to its end even if the client leaves: it is one transaction either way, and
@@ -166,6 +180,24 @@ public sealed class RestoreService(
         }
     }
 
+    private async Task<BackupManifest> StoreSafetyCopyAsync(IDisposable slot, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await store.StorePreRestoreAsync(slot, cancellationToken);
+        }
+        catch (BackupFailedException exception) when (exception.Failure == BackupFailure.InsufficientStorage)
+        {
+            throw new RestoreFailedException(RestoreFailure.InsufficientStorage,
+                "No room for the safety copy, so nothing was changed: " + exception.Message, exception);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException and not RestoreFailedException)
+        {
+            throw new RestoreFailedException(RestoreFailure.Failed,
+                "The safety copy could not be written, so nothing was changed: " + exception.Message, exception);
+        }
+    }
+
     private async Task<StagedFile> StageAsync(Stream content, string folder, CancellationToken cancellationToken)
     {
         try
@@ -197,7 +229,7 @@ public sealed class RestoreService(
         var needs = new List<DiskNeed> { new(_backupOptions.ResolvedTempDirectory, stagingBytes, "the staging copy") };
         if (!dryRun)
         {
-            needs.Add(new DiskNeed(backups.Folder, safetyCopyBytes, "the safety copy"));
+            needs.Add(new DiskNeed(store.Folder, safetyCopyBytes, "the safety copy"));
             needs.Add(new DiskNeed(Path.GetDirectoryName(location.FilePath)!, walBytes, "the database's WAL"));
         }
 
