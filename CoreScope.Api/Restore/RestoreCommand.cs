@@ -2,6 +2,7 @@ using System.Globalization;
 using CoreScope.Data;
 using CoreScope.Data.Backup;
 using CoreScope.Data.Restore;
+using CoreScope.Data.Store;
 using Microsoft.Extensions.Options;
 
 namespace CoreScope.Api.Restore;
@@ -79,6 +80,9 @@ public static class RestoreCommand
 
         try
         {
+            // The safety copy goes into the backup store: its catalogue is read (never swept: a server may be writing a
+            // backup beside this command) so that retention after the copy sees the backups already there.
+            host.Services.GetRequiredService<BackupStore>().LoadCatalogue();
             var restoreService = host.Services.GetRequiredService<RestoreService>();
             await using var content = StagingFiles.OpenSequentialRead(file, StagingFiles.CopyBufferBytes);
             var result = await restoreService.RestoreAsync(
