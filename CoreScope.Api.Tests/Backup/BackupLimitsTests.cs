@@ -194,7 +194,42 @@ public sealed class BackupLimitsTests : WorkspaceTests
         await Eventually.EmptyAsync(Workspace.BackupTempDirectory, timeoutMs: 20_000);
         stalledAt.Elapsed.Should().BeGreaterThan(TimeSpan.FromSeconds(1.5)).And.BeLessThan(TimeSpan.FromSeconds(5));
         using var client = server.CreateOperatorClient();
+
+        // Cut by the server: a backup that failed, with the reason.
+        using (var health = JsonDocument.Parse(await client.GetStringAsync("/api/health")))
+        {
+            health.RootElement.GetProperty("backup").GetProperty("lastFailureReason").GetString()
+                .Should().Contain("The server cut the download off").And.Contain("MaxDownloadSeconds (2 s)");
+        }
+
         (await client.GetAsync("/api/backup")).StatusCode.Should().Be(HttpStatusCode.OK, "the slot the stalled client held is free again");
+    }
+
+    [Test]
+    public async Task Backup_TheClientLeavesHalfWay_IsCancelled_NotAFailedBackup()
+    {
+        await CreateDatabaseAsync(transmissions: 30_000, payloadBytes: 600);
+        var server = CreateServer();
+        var address = server.StartKestrel();
+
+        // A browser's cancel or a Ctrl+C: the client closes the connection itself.
+        using (await StartDownloadAndStopReadingAsync(address))
+        {
+        }
+
+        await Eventually.EmptyAsync(Workspace.BackupTempDirectory, timeoutMs: 20_000);
+        using var client = server.CreateOperatorClient();
+        var metrics = "";
+        await Eventually.TrueAsync(async () =>
+        {
+            metrics = await client.GetStringAsync("/metrics");
+            return metrics.Contains("outcome=\"cancelled\"", StringComparison.Ordinal);
+        }, "the cancelled download in /metrics");
+        Diagnostics.MetricsTests.Sample(metrics, "corescope_backups_total", "outcome=\"cancelled\"", "trigger=\"download\"").Should().Be(1);
+        Diagnostics.MetricsTests.Sample(metrics, "corescope_backups_total", "outcome=\"failure\"", "trigger=\"download\"").Should().Be(0);
+        using var health = JsonDocument.Parse(await client.GetStringAsync("/api/health"));
+        health.RootElement.GetProperty("backup").GetProperty("lastFailureAt").ValueKind.Should().Be(JsonValueKind.Null,
+            "a client that leaves is not a failure of the server's backups, and raises no alert");
     }
 
     [Test]

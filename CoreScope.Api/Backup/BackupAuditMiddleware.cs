@@ -12,8 +12,10 @@ namespace CoreScope.Api.Backup;
 /// The API key is never part of it. What it says of the snapshot it reads from the response itself (its
 /// <c>Content-Length</c> and <see cref="BackupDownloadResult.SnapshotMsHeader"/>), so the action tells it nothing.
 /// The same reading is recorded as the download's outcome for health, metrics and alerts (<see cref="BackupActivity"/>):
-/// sent is a success; cut off, or failed on the server's side (5xx), is a failure; a request refused before any
-/// snapshot was tried (400, 401, 403, 429) is neither, since no backup was attempted.
+/// sent is a success; cut off by the server (its deadline, a stalled reader: <see cref="DownloadCut"/>) or failed on the
+/// server's side (5xx) is a failure; a download its client left is <c>cancelled</c> (counted, never alerted on: the
+/// client knows, and an operator who cancels a browser download must not get a "backups are failing" alert); a request
+/// refused before any snapshot was tried (400, 401, 403, 429) is neither, since no backup was attempted.
 /// </summary>
 public sealed class BackupAuditMiddleware(RequestDelegate next, BackupActivity backupActivity, ILogger<BackupAuditMiddleware> logger)
 {
@@ -73,11 +75,15 @@ public sealed class BackupAuditMiddleware(RequestDelegate next, BackupActivity b
             var made = long.TryParse(snapshotMs, NumberStyles.Integer, CultureInfo.InvariantCulture, out var ms) ? TimeSpan.FromMilliseconds(ms) : TimeSpan.Zero;
             backupActivity.RecordBackupSucceeded(BackupTrigger.Download, bytesWritten, made);
         }
-        else if (outcome == "aborted")
+        else if (outcome == "aborted" && DownloadCut.ReasonOf(context) is { } cutBecause)
         {
             var expected = context.Response.ContentLength is { } length ? $" of {length}" : "";
             backupActivity.RecordBackupFailed(BackupTrigger.Download,
-                $"The download was cut off after {bytesWritten}{expected} bytes (the client left, was too slow, or passed MaxDownloadSeconds).");
+                $"The server cut the download off after {bytesWritten}{expected} bytes: {cutBecause}.");
+        }
+        else if (outcome == "aborted")
+        {
+            backupActivity.RecordBackupCancelled(BackupTrigger.Download);
         }
         else if (status >= StatusCodes.Status500InternalServerError)
         {

@@ -40,7 +40,8 @@ public sealed class BackupDownloadResult(
         // A stuck client must not pin a copy of the database on disk, nor the only backup slot: past the deadline, or
         // once it stops taking bytes, the connection is cut and the response's end deletes the snapshot.
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(options.MaxDownloadSeconds), timeProvider);
-        await using var abortAtDeadline = deadline.Token.Register(httpContext.Abort);
+        await using var abortAtDeadline = deadline.Token.Register(() => DownloadCut.Abort(httpContext,
+            $"the download passed CoreScope:Backup:MaxDownloadSeconds ({options.MaxDownloadSeconds} s)"));
         await using var watchdog = DownloadProgressWatchdog.Start(httpContext, options.MinDownloadBytesPerSecond, timeProvider, logger);
         var body = new WriteCountingStream(response.Body, watchdog.Accepted);
         if (snapshot.Gzip && !snapshot.IsCompressedOnDisk)

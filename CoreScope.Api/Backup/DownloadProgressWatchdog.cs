@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Microsoft.AspNetCore.Connections.Features;
@@ -133,7 +134,8 @@ public sealed class DownloadProgressWatchdog : IAsyncDisposable
         _logger.LogWarning(
             "Backup download to {Client} cut: {Bytes} bytes in the last {Seconds:0} s, under CoreScope:Backup:MinDownloadBytesPerSecond ({Minimum} B/s)",
             _context.Connection.RemoteIpAddress?.ToString() ?? "unknown", bytes, seconds, _minBytesPerSecond);
-        _context.Abort();
+        DownloadCut.Abort(_context, string.Create(CultureInfo.InvariantCulture,
+            $"the client took {bytes} bytes in {seconds:0} s, under CoreScope:Backup:MinDownloadBytesPerSecond ({_minBytesPerSecond} B/s)"));
     }
 
     private long? Progress() => _socket is not null ? BytesAcknowledged(_socket) : Interlocked.Read(ref _bytesAccepted);

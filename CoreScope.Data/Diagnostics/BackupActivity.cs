@@ -82,7 +82,7 @@ public sealed class BackupActivity
         _startedAt = timeProvider.GetUtcNow();
 
         var m = meter.Meter;
-        _backups = m.CreateCounter<long>("corescope.backups", description: "Backups attempted, by trigger and outcome (success, failure).");
+        _backups = m.CreateCounter<long>("corescope.backups", description: "Backups attempted, by trigger and outcome (success, failure; cancelled: a download its client left).");
 
         // Backups take from a fraction of a second to tens of minutes (1 GiB in about 4 s here); the default buckets
         // are for milliseconds, so the instrument says which it wants (OpenTelemetry honours the advice).
@@ -148,6 +148,13 @@ public sealed class BackupActivity
         _alerts.Succeeded(AlertSubject.Backup, label, backupId,
             string.Create(CultureInfo.InvariantCulture, $"{label} backup of {FormatBytes(sizeBytes)} made in {duration.TotalSeconds:0.#} s"));
     }
+
+    /// <summary>
+    /// A download its client gave up on (closed the connection, pressed cancel): counted with outcome <c>cancelled</c>,
+    /// but neither a failure of the server's backups nor a reason to alert; the client knows it did not finish.
+    /// </summary>
+    public void RecordBackupCancelled(BackupTrigger trigger) =>
+        _backups.Add(1, new KeyValuePair<string, object?>(TriggerTag, MonitoringLabels.Of(trigger)), new KeyValuePair<string, object?>(OutcomeTag, "cancelled"));
 
     /// <summary>A backup was attempted and did not end with a delivered copy; <paramref name="reason"/> says why, for the operator.</summary>
     public void RecordBackupFailed(BackupTrigger trigger, string reason, string? backupId = null)
