@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using CoreScope.Data.Restore;
 
 namespace CoreScope.Api.Restore;
 
@@ -44,25 +45,11 @@ public sealed class RestoreAuditMiddleware(RequestDelegate next, ILogger<Restore
     }
 
     /// <summary>Passes reads through from the request body and counts them.</summary>
-    private sealed class CountingReadStream(Stream inner) : Stream
+    private sealed class CountingReadStream(Stream inner) : ForwardReadStream
     {
         private long _bytesRead;
 
         public long BytesRead => Interlocked.Read(ref _bytesRead);
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
@@ -71,24 +58,11 @@ public sealed class RestoreAuditMiddleware(RequestDelegate next, ILogger<Restore
             return read;
         }
 
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
         public override int Read(byte[] buffer, int offset, int count)
         {
             var read = inner.Read(buffer, offset, count);
             Interlocked.Add(ref _bytesRead, read);
             return read;
         }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -85,22 +85,8 @@ public static class RestoreUpload
 
     private static RestoreFailedException BadDigest(string message) => new(RestoreFailure.BadRequest, message);
 
-    private sealed class BodyStream(Stream inner, long maxUploadMegabytes) : Stream
+    private sealed class BodyStream(Stream inner, long maxUploadMegabytes) : ForwardReadStream
     {
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
-
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
             try
@@ -119,21 +105,5 @@ public static class RestoreUpload
                     "The upload ended before its announced length (" + exception.Message + "); nothing was changed. Send the file again.", exception);
             }
         }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override int Read(byte[] buffer, int offset, int count) =>
-            throw new NotSupportedException("The upload is read asynchronously only.");
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -109,26 +109,12 @@ internal static class RestoreStaging
     }
 
     /// <summary>Reads the source once: counts and hashes every byte, refuses past the cap, and can give back what was peeked.</summary>
-    private sealed class UploadStream(Stream inner, long maxBytes) : Stream
+    private sealed class UploadStream(Stream inner, long maxBytes) : ForwardReadStream
     {
         private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         private ReadOnlyMemory<byte> _unread = ReadOnlyMemory<byte>.Empty;
 
         public long BytesRead { get; private set; }
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
 
         public void Unread(ReadOnlyMemory<byte> bytes) => _unread = bytes.ToArray();
 
@@ -156,22 +142,6 @@ internal static class RestoreStaging
             _hash.AppendData(buffer.Span[..read]);
             return read;
         }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override int Read(byte[] buffer, int offset, int count) =>
-            throw new NotSupportedException("The upload is read asynchronously only.");
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {
