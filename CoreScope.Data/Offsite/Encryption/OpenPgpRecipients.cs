@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
 using Org.BouncyCastle.Bcpg;
 using Org.BouncyCastle.Bcpg.OpenPgp;
 
@@ -11,7 +13,7 @@ internal sealed record OpenPgpRecipient(PgpPublicKey EncryptionKey, string Finge
 /// Reads the operator's public key file and picks, from each key in it, the subkey gpg would encrypt to: allowed to
 /// encrypt by its key flags, not revoked, not expired, the newest of those.
 /// </summary>
-internal static class OpenPgpRecipients
+internal static partial class OpenPgpRecipients
 {
     // A public key with a few subkeys is a few KB; anything this large is another file named by mistake (the database).
     private const long MaxKeyFileBytes = 1024 * 1024;
@@ -26,6 +28,9 @@ internal static class OpenPgpRecipients
         PgpSignature.DefaultCertification,
         PgpSignature.DirectKey,
     ];
+
+    [GeneratedRegex("-----BEGIN PGP PUBLIC KEY BLOCK-----.*?-----END PGP PUBLIC KEY BLOCK-----", RegexOptions.Singleline | RegexOptions.CultureInvariant)]
+    private static partial Regex ArmoredPublicKeyBlock();
 
     /// <summary>The recipients in <paramref name="path"/>, or <see cref="OffsiteEncryptionKeyException"/> saying why there are none.</summary>
     public static IReadOnlyList<OpenPgpRecipient> Load(string path, DateTimeOffset now)
@@ -56,23 +61,28 @@ internal static class OpenPgpRecipients
                 $"{setting}: {path} is not an armored OpenPGP public key (no -----BEGIN PGP PUBLIC KEY BLOCK----- line). {ExportHint}");
         }
 
-        PgpPublicKeyRingBundle bundle;
-        try
+        // Each armored block is read on its own: BouncyCastle's armor reader stops at the first one's end, and two
+        // operators' keys pasted one after the other are two blocks.
+        var rings = new List<PgpPublicKeyRing>();
+        foreach (var block in ArmoredPublicKeyBlock().Matches(text).Select(match => match.Value))
         {
-            using var armored = new ArmoredInputStream(File.OpenRead(path));
-            bundle = new PgpPublicKeyRingBundle(armored);
-        }
-        catch (Exception exception) when (exception is IOException or PgpException or ArgumentException)
-        {
-            throw new OffsiteEncryptionKeyException($"{setting}: {path} could not be read as an OpenPGP public key ({exception.Message}). {ExportHint}");
+            try
+            {
+                using var armored = new ArmoredInputStream(new MemoryStream(Encoding.ASCII.GetBytes(block)));
+                rings.AddRange(new PgpPublicKeyRingBundle(armored).GetKeyRings());
+            }
+            catch (Exception exception) when (exception is IOException or PgpException or ArgumentException)
+            {
+                throw new OffsiteEncryptionKeyException($"{setting}: {path} could not be read as an OpenPGP public key ({exception.Message}). {ExportHint}");
+            }
         }
 
-        if (bundle.Count == 0)
+        if (rings.Count == 0)
         {
             throw new OffsiteEncryptionKeyException($"{setting}: {path} holds no public key. {ExportHint}");
         }
 
-        return bundle.GetKeyRings().Select(ring => Choose(ring, path, now)).ToList();
+        return rings.Select(ring => Choose(ring, path, now)).ToList();
     }
 
     private static OpenPgpRecipient Choose(PgpPublicKeyRing ring, string path, DateTimeOffset now)
