@@ -79,7 +79,7 @@ internal static partial class OpenPgpRecipients
 
         if (rings.Count == 0)
         {
-            throw new OffsiteEncryptionKeyException($"{setting}: {path} holds no public key. {ExportHint}");
+            throw new OffsiteEncryptionKeyException($"{setting}: {path} holds no complete public key (a -----BEGIN PGP PUBLIC KEY BLOCK----- line with its -----END line). {ExportHint}");
         }
 
         return rings.Select(ring => Choose(ring, path, now)).ToList();
