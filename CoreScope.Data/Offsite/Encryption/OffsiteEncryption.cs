@@ -29,6 +29,11 @@ public sealed class OffsiteEncryption(
     // the format wants a power of two.
     private const int PacketBufferBytes = 64 * 1024;
 
+    // The literal packet's chunks are what BouncyCastle's cipher stream is handed: up to 4 KiB it encrypts on the stack,
+    // above that it allocates an array per write (200 MB: 4 MB allocated instead of 200 MB). The cost is a length byte
+    // per chunk, 0.025 %.
+    private const int LiteralChunkBytes = 4 * 1024;
+
     // An expiring key is warned about at each copy this long before it stops the copies.
     private static readonly TimeSpan ExpiryWarning = TimeSpan.FromDays(30);
 
@@ -131,7 +136,7 @@ public sealed class OffsiteEncryption(
         // binary, so gpg gives back the bytes unchanged.
         using (var encrypted = generator.Open(encryptedOutput, new byte[PacketBufferBytes]))
         using (var literal = new PgpLiteralDataGenerator().Open(
-                   encrypted, PgpLiteralData.Binary, Path.GetFileName(plainPath), File.GetLastWriteTimeUtc(plainPath), new byte[PacketBufferBytes]))
+                   encrypted, PgpLiteralData.Binary, Path.GetFileName(plainPath), File.GetLastWriteTimeUtc(plainPath), new byte[LiteralChunkBytes]))
         {
             var buffer = new byte[StagingFiles.CopyBufferBytes];
             int read;
