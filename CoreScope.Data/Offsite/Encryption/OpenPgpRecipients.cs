@@ -46,7 +46,16 @@ internal static partial class OpenPgpRecipients
             throw new OffsiteEncryptionKeyException($"{setting}: {path} is larger than 1 MB, so it is not a public key. {ExportHint}");
         }
 
-        var text = File.ReadAllText(path);
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            throw new OffsiteEncryptionKeyException($"{setting}: {path} could not be read ({exception.Message}); the server's user must be able to read it.");
+        }
+
         if (text.Contains("-----BEGIN PGP PRIVATE KEY BLOCK-----", StringComparison.Ordinal))
         {
             // Said before anything else: the file must leave the box, whatever else is wrong with it.
