@@ -4,8 +4,8 @@ namespace CoreScope.Api.Tests.Infrastructure;
 
 /// <summary>
 /// The real programs operators use, found or installed by the tests themselves so that <c>dotnet test</c> on a
-/// fresh clone needs nothing else: PowerShell as a dotnet tool under <c>.tools/</c>, Debian's Chromium and
-/// ChromeDriver (installed by <c>.ci/setup</c>).
+/// fresh clone needs nothing else: PowerShell as a dotnet tool under <c>.tools/</c>, Debian's Chromium,
+/// ChromeDriver and GnuPG (installed by <c>.ci/setup</c>).
 /// </summary>
 public static class ExternalTools
 {
@@ -21,6 +21,8 @@ public static class ExternalTools
     public static string? Chromium => FirstExisting("/usr/bin/chromium", "/usr/bin/chromium-browser");
 
     public static string? ChromeDriver => FirstExisting("/usr/bin/chromedriver");
+
+    public static string? Gpg => FirstExisting("/usr/bin/gpg");
 
     /// <summary>Runs a program to its end with a bound on its time; returns its exit code and what it printed.</summary>
     public static async Task<(int ExitCode, string StandardOutput, string StandardError)> RunAsync(
