@@ -183,7 +183,16 @@ public sealed class DrillService(
 
     private const string ForeignKeyCheckSql = """SELECT "table" AS ChildTable, rowid AS RowId, parent AS ParentTable FROM pragma_foreign_key_check;""";
 
-    private sealed record ForeignKeyViolation(string ChildTable, long? RowId, string ParentTable);
+    // Properties, not a positional record: pragma_foreign_key_check's columns have no declared type, so Dapper sees them as
+    // Object and finds no constructor to match.
+    private sealed class ForeignKeyViolation
+    {
+        public string ChildTable { get; init; } = "";
+
+        public long? RowId { get; init; }
+
+        public string ParentTable { get; init; } = "";
+    }
 
     private async Task<List<string>> CheckRestoredAsync(string scratch, BackupManifest manifest, int stepsApplied, CancellationToken cancellationToken)
     {
