@@ -252,4 +252,18 @@ public sealed class RestoreDrillTests : WorkspaceTests
         (await StoredBackups.ListAsync(restarted)).GetProperty("backups")[0].GetProperty("drill").ValueKind.Should().Be(JsonValueKind.Null);
         Workspace.BackupTempEntries().Should().BeEmpty();
     }
+
+    [Test]
+    public async Task OpenApi_ListsTheDrill_WithTheApiKeyRequirement_AndEveryStatusItAnswers()
+    {
+        using var client = CreateServer().CreateClient(key: null);
+
+        using var document = JsonDocument.Parse(await client.GetStringAsync("/api/openapi"));
+
+        var drill = document.RootElement.GetProperty("paths").GetProperty("/api/backups/{id}/drill").GetProperty("post");
+        drill.GetProperty("security").EnumerateArray().Select(requirement => requirement.EnumerateObject().Single().Name).Should().Equal("ApiKey");
+        drill.GetProperty("responses").EnumerateObject().Select(response => response.Name).Should().BeEquivalentTo("200", "401", "403", "404", "429", "507");
+        document.RootElement.GetProperty("components").GetProperty("schemas").GetProperty("BackupDrill").GetProperty("properties")
+            .EnumerateObject().Select(property => property.Name).Should().BeEquivalentTo("outcome", "at", "durationMs", "problems");
+    }
 }
