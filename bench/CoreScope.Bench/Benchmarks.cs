@@ -174,13 +174,13 @@ public static class Benchmarks
     {
         report.Heading("drill: POST /api/backups/{id}/drill of a stored backup, the server's temp folder sampled every 50 ms");
         report.Table(
-            ["Restore:IntegrityCheck", "database MB", "backup MB", "backup s", "drill s", "drill durationMs", "outcome", "peak temp MB", "peak / backup", "RSS growth MB", "load before", "load after"],
+            ["Restore:IntegrityCheck", "database MB", "backup MB", "backup s", "drill s", "drill durationMs", "outcome", "peak temp MB", "peak / backup", "RSS growth MB", "of it anonymous MB", "load before", "load after"],
             results.Select(result => new[]
             {
                 result.IntegrityCheck, Report.Format(result.DatabaseMB, "0.0"), Report.Format(result.BackupMB, "0.0"), Report.Format(result.BackupSeconds),
                 Report.Format(result.DrillSeconds), result.DrillDurationMs.ToString(CultureInfo.InvariantCulture), result.Outcome,
                 Report.Format(result.PeakTempMB, "0.0"), Report.Format(result.PeakTempOverBackup), Report.Format(result.RssGrowthMB, "0.0"),
-                result.LoadBefore, result.LoadAfter,
+                Report.Format(result.AnonGrowthMB, "0.0"), result.LoadBefore, result.LoadAfter,
             }));
         report.Data("drill", results);
     }

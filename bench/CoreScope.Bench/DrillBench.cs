@@ -5,7 +5,7 @@ namespace CoreScope.Bench;
 
 public sealed record DrillResult(
     string IntegrityCheck, double DatabaseMB, double BackupMB, double BackupSeconds, string Outcome, double DrillSeconds,
-    long DrillDurationMs, double PeakTempMB, double PeakTempOverBackup, double RssGrowthMB, string LoadBefore, string LoadAfter);
+    long DrillDurationMs, double PeakTempMB, double PeakTempOverBackup, double RssGrowthMB, double AnonGrowthMB, string LoadBefore, string LoadAfter);
 
 /// <summary>
 /// What a restore drill of a stored backup costs: the real server stores one backup of the database, then drills it
@@ -41,8 +41,10 @@ public static class DrillBench
 
                 var loadBefore = Load();
                 var rssBefore = server.Memory().Current;
+                var anonBefore = AnonymousBytes(server.ProcessId);
                 long peakTemp = 0;
                 var peakRss = rssBefore;
+                var peakAnon = anonBefore;
                 using var sampling = new CancellationTokenSource();
                 var sampler = Task.Run(async () =>
                 {
@@ -50,6 +52,7 @@ public static class DrillBench
                     {
                         peakTemp = Math.Max(peakTemp, BytesUnder(temp));
                         peakRss = Math.Max(peakRss, server.Memory().Current);
+                        peakAnon = Math.Max(peakAnon, AnonymousBytes(server.ProcessId));
                         await Task.Delay(50);
                     }
                 });
@@ -64,7 +67,7 @@ public static class DrillBench
                     check, Math.Round(new FileInfo(database).Length / 1048576.0, 1), Math.Round(backupBytes / 1048576.0, 1), Math.Round(backupSeconds, 2),
                     drill.GetProperty("outcome").GetString()!, Math.Round(drillSeconds, 2), drill.GetProperty("durationMs").GetInt64(),
                     Math.Round(peakTemp / 1048576.0, 1), Math.Round(peakTemp / (double)backupBytes, 2), Math.Round((peakRss - rssBefore) / 1048576.0, 1),
-                    loadBefore, Load()));
+                    Math.Round((peakAnon - anonBefore) / 1048576.0, 1), loadBefore, Load()));
             }
             finally
             {
@@ -104,6 +107,14 @@ public static class DrillBench
         }
 
         return total;
+    }
+
+    // RssAnon: the process's own memory, without the file pages its memory maps bring in (the checks read the copies
+    // through a memory map, and those pages count in VmRSS while they are the page cache's to drop).
+    private static long AnonymousBytes(int processId)
+    {
+        var line = File.ReadLines($"/proc/{processId}/status").FirstOrDefault(line => line.StartsWith("RssAnon:", StringComparison.Ordinal));
+        return line is null ? 0 : long.Parse(line.Split(':', 2)[1].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) * 1024;
     }
 
     // The 1-, 5- and 15-minute load averages: the machine is shared, so the numbers say how busy it was.
