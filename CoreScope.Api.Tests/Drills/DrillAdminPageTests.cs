@@ -21,14 +21,25 @@ public sealed class DrillAdminPageTests : WorkspaceTests
         _browser?.Dispose();
     }
 
-    private IWebElement WaitFor(Func<IWebDriver, IWebElement?> find, int seconds = 30) =>
-        new WebDriverWait(_browser, TimeSpan.FromSeconds(seconds)).Until(find)!;
+    // The table is drawn again after every change (a drill, the key field losing focus), so an element found a moment
+    // ago may be gone: every read finds it again, and a stale one is simply read once more.
+    private T WaitFor<T>(Func<IWebDriver, T?> find, int seconds = 30)
+    {
+        var wait = new WebDriverWait(_browser, TimeSpan.FromSeconds(seconds));
+        wait.IgnoreExceptionTypes(typeof(StaleElementReferenceException), typeof(NoSuchElementException));
+        return wait.Until(find)!;
+    }
 
-    private IWebElement DrillCell(string id) =>
-        _browser.FindElement(By.CssSelector($"#backups tbody tr[data-id='{id}'] td.drill"));
+    private string WaitForText(string selector, string text) =>
+        WaitFor(driver => driver.FindElement(By.CssSelector(selector)).Text is var value && value.Contains(text, StringComparison.Ordinal) ? value : null);
 
-    private IWebElement WaitForDrillCell(string id, string text) =>
-        WaitFor(_ => DrillCell(id) is var cell && cell.Text.Contains(text, StringComparison.Ordinal) ? cell : null);
+    private static string Row(string id) => $"#backups tbody tr[data-id='{id}']";
+
+    private void Click(string selector) => WaitFor(driver =>
+    {
+        driver.FindElement(By.CssSelector(selector)).Click();
+        return "clicked";
+    });
 
     [Test]
     public async Task DrillButton_GoodBackupShowsVerifiedRestorable_AlteredBackupShowsTheProblem()
@@ -48,23 +59,22 @@ public sealed class DrillAdminPageTests : WorkspaceTests
         _browser.Navigate().GoToUrl(new Uri(address, "/admin"));
         _browser.FindElement(By.Id("api-key")).SendKeys(CoreScopeApiFactory.StrongApiKey);
         _browser.FindElement(By.Id("refresh-backups")).Click();
-        WaitForDrillCell(good.Id(), "not drilled yet");
-        DrillCell(altered.Id()).Text.Should().Be("not drilled yet");
+        WaitForText(Row(good.Id()) + " td.drill", "not drilled yet");
+        WaitForText(Row(altered.Id()) + " td.drill", "not drilled yet");
 
-        _browser.FindElement(By.CssSelector($"#backups tbody tr[data-id='{good.Id()}'] button.drill-stored")).Click();
+        Click(Row(good.Id()) + " button.drill-stored");
 
-        WaitForDrillCell(good.Id(), "verified restorable (");
-        WaitFor(driver => driver.FindElement(By.Id("stored-status")) is var status && status.Text.Contains("is verified restorable", StringComparison.Ordinal) ? status : null);
+        WaitForText(Row(good.Id()) + " td.drill", "verified restorable (");
+        WaitForText("#stored-status", "is verified restorable");
 
-        _browser.FindElement(By.CssSelector($"#backups tbody tr[data-id='{altered.Id()}'] button.drill-stored")).Click();
+        Click(Row(altered.Id()) + " button.drill-stored");
 
-        var failed = WaitForDrillCell(altered.Id(), "drill failed (");
-        failed.Text.Should().Contain("The stored file was changed on disk after it was written");
-        failed.GetAttribute("class").Should().Contain("failed");
-        WaitFor(driver => driver.FindElement(By.Id("stored-status")) is var status && status.Text.Contains("failed", StringComparison.Ordinal) ? status : null)
-            .GetAttribute("class").Should().Contain("error");
-        _browser.FindElement(By.CssSelector($"#backups tbody tr[data-id='{altered.Id()}'] td.integrity")).Text.Should().Be("damaged: modified");
-        DrillCell(good.Id()).Text.Should().StartWith("verified restorable (");
+        WaitForText(Row(altered.Id()) + " td.drill", "drill failed (").Should().Contain("The stored file was changed on disk after it was written");
+        WaitFor(driver => driver.FindElement(By.CssSelector(Row(altered.Id()) + " td.drill")).GetAttribute("class")).Should().Contain("failed");
+        WaitForText("#stored-status", "The drill of " + altered.GetProperty("fileName").GetString() + " failed");
+        WaitFor(driver => driver.FindElement(By.Id("stored-status")).GetAttribute("class")).Should().Contain("error");
+        WaitForText(Row(altered.Id()) + " td.integrity", "damaged: modified");
+        WaitForText(Row(good.Id()) + " td.drill", "verified restorable (");
         HeadlessChromium.ConsoleLines(_browser).Should().NotContain(line => line.StartsWith("SEVERE", StringComparison.Ordinal), "no script error, no failed request");
     }
 }
