@@ -7,7 +7,6 @@ using CoreScope.Data.Diagnostics;
 using CoreScope.Data.Options;
 using CoreScope.Data.Restore;
 using CoreScope.Data.Store;
-using BackupManifest = CoreScope.Data.Store.BackupManifest;
 using Dapper;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
