@@ -125,6 +125,22 @@ public sealed class RestoreDrillTests : WorkspaceTests
     }
 
     [Test]
+    public async Task Drill_OfABackupWhoseFileIsGone_Fails_SayingItIsDamaged()
+    {
+        var server = CreateServer();
+        using var client = server.CreateClient(CoreScopeApiFactory.StrongApiKey);
+        var stored = await StoredBackups.StoreAsync(client);
+        File.Delete(StoredFile(server, stored));
+
+        var manifest = await DrillAsync(client, stored.Id());
+
+        manifest.GetProperty("status").GetString().Should().Be("missing-file");
+        manifest.GetProperty("drill").GetProperty("outcome").GetString().Should().Be("failed");
+        manifest.GetProperty("drill").GetProperty("problems")[0].GetString().Should().StartWith("The stored backup is damaged (missing-file)");
+        JsonNode.Parse(await File.ReadAllTextAsync(ManifestFile(server, stored.Id())))!["drill"]!["outcome"]!.GetValue<string>().Should().Be("failed");
+    }
+
+    [Test]
     public async Task Drill_NeverTouchesTheLiveDatabase()
     {
         var server = CreateServer();
@@ -265,5 +281,21 @@ public sealed class RestoreDrillTests : WorkspaceTests
         drill.GetProperty("responses").EnumerateObject().Select(response => response.Name).Should().BeEquivalentTo("200", "401", "403", "404", "429", "507");
         document.RootElement.GetProperty("components").GetProperty("schemas").GetProperty("BackupDrill").GetProperty("properties")
             .EnumerateObject().Select(property => property.Name).Should().BeEquivalentTo("outcome", "at", "durationMs", "problems");
+    }
+
+    [Test]
+    public async Task Start_RemovesTheDrillFolderACrashLeft_ButNotOneALiveDrillOwns()
+    {
+        var crashed = Directory.CreateDirectory(Path.Combine(Workspace.BackupTempDirectory, "corescope-drill-0123abcd"));
+        await File.WriteAllTextAsync(Path.Combine(crashed.FullName, "drill.db"), "half a scratch copy");
+        await File.WriteAllTextAsync(Path.Combine(crashed.FullName, "owner.lock"), "CoreScope.Analyzer process 1");
+        var live = Directory.CreateDirectory(Path.Combine(Workspace.BackupTempDirectory, "corescope-drill-live0001"));
+        await using var liveLock = new FileStream(Path.Combine(live.FullName, "owner.lock"), FileMode.CreateNew, FileAccess.Write, FileShare.None);
+
+        using var client = CreateServer().CreateClient(key: null);
+        await client.GetAsync("/api/health");
+
+        Directory.Exists(crashed.FullName).Should().BeFalse("nobody holds its owner lock any more");
+        Directory.Exists(live.FullName).Should().BeTrue("another server's drill holds its lock");
     }
 }

@@ -142,8 +142,12 @@ public sealed class DrillService(
         catch (Exception exception) when (exception is SQLiteException or IOException or RestoreFailedException && !IsDiskFull(exception, folder))
         {
             // What SQLite or the disk said of the backup or its copy (EIO from a bad sector, SQLITE_CORRUPT) is the verdict.
+            // A file system message names server paths: it stays in the log, and the problem (which reaches the webhook)
+            // says what kind of failure it was.
             logger.LogError(exception, "Restore drill of stored backup {Id}: the backup could not be restored", manifest.Id);
-            return ["The backup could not be restored: " + exception.Message];
+            return [exception is IOException
+                ? $"The backup could not be restored: reading it or writing its copy failed ({exception.GetType().Name}). The server's log has the details."
+                : "The backup could not be restored: " + exception.Message];
         }
         catch (Exception exception) when (IsDiskFull(exception, folder))
         {
