@@ -2,6 +2,7 @@ using CoreScope.Data.Backup;
 using CoreScope.Data.Connections;
 using CoreScope.Data.Maintenance;
 using CoreScope.Data.Diagnostics;
+using CoreScope.Data.Drills;
 using CoreScope.Data.Notify;
 using CoreScope.Data.Options;
 using CoreScope.Data.Packets;
@@ -51,6 +52,7 @@ public static class DependencyInjection
         // The one place the safety copy's home is chosen: the stored-backups store (#12) replaces this line.
         services.AddSingleton<RestoreChecks>();
         services.AddSingleton<RestoreService>();
+        services.AddSingleton<DrillService>();
 
         // One instance for the host to start and for the program to run first (a refusal is then one line, not a crash).
         services.AddSingleton<DatabaseInitializer>();
@@ -58,6 +60,7 @@ public static class DependencyInjection
 
         // After the initializer: the schedule's first run finds the schema in place and the store's catalogue read.
         services.AddHostedService<ScheduledBackupService>();
+        services.AddHostedService<ScheduledDrillService>();
         services.AddBackupMonitoring();
         return services;
     }

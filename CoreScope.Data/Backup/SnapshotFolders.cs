@@ -20,6 +20,9 @@ internal static class SnapshotFolders
     /// <summary>A restore's staging folder (the upload and its checked copy) starts with this.</summary>
     public const string RestorePrefix = "corescope-restore-";
 
+    /// <summary>A restore drill's staging folder (the staged backup and the scratch file it is restored into) starts with this.</summary>
+    public const string DrillPrefix = "corescope-drill-";
+
     /// <summary>Makes a staging folder of this process's own, locked until the returned folder is disposed.</summary>
     public static StagingFolder Create(string tempDirectory, string prefix = Prefix)
     {
@@ -81,7 +84,7 @@ internal static class SnapshotFolders
 
     public static IEnumerable<string> Find(string tempDirectory) =>
         Directory.Exists(tempDirectory)
-            ? new[] { Prefix, RestorePrefix }.SelectMany(prefix =>
+            ? new[] { Prefix, RestorePrefix, DrillPrefix }.SelectMany(prefix =>
                 Directory.EnumerateDirectories(tempDirectory, prefix + "*", SearchOption.TopDirectoryOnly))
             : [];
 

@@ -15,7 +15,13 @@ public sealed class BackupScheduleOptions
     /// <summary>A cron expression, 5 fields (minute precision) or 6 with seconds first; empty turns the schedule off.</summary>
     public string? Schedule { get; set; }
 
-    /// <summary>The time zone <see cref="Schedule"/> and retention's days, weeks and months are read in (IANA or Windows id).</summary>
+    /// <summary>
+    /// A cron expression for restore drills of the newest good stored backup, in the same form as <see cref="Schedule"/>;
+    /// empty (the default) means no scheduled drills.
+    /// </summary>
+    public string? DrillSchedule { get; set; }
+
+    /// <summary>The time zone <see cref="Schedule"/>, <see cref="DrillSchedule"/> and retention's days, weeks and months are read in (IANA or Windows id).</summary>
     public string TimeZone { get; set; } = "UTC";
 
     /// <summary>How often a failed scheduled backup is tried again before the run is given up.</summary>
@@ -38,6 +44,15 @@ public sealed class BackupScheduleOptionsValidator : IValidateOptions<BackupSche
             BackupSchedule.Parse(options.Schedule, options.TimeZone);
         }
         catch (FormatException exception)
+        {
+            failures.Add(exception.Message);
+        }
+
+        try
+        {
+            BackupSchedule.Parse(options.DrillSchedule, options.TimeZone, BackupSchedule.DrillSetting);
+        }
+        catch (FormatException exception) when (!failures.Contains(exception.Message))
         {
             failures.Add(exception.Message);
         }

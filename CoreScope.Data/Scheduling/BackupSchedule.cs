@@ -2,7 +2,7 @@ using Cronos;
 
 namespace CoreScope.Data.Scheduling;
 
-/// <summary>A parsed <c>CoreScope:Backup:Schedule</c> in its <c>CoreScope:Backup:TimeZone</c>.</summary>
+/// <summary>A parsed <c>CoreScope:Backup:Schedule</c> (or <c>DrillSchedule</c>) in its <c>CoreScope:Backup:TimeZone</c>.</summary>
 public sealed class BackupSchedule
 {
     private readonly CronExpression _expression;
@@ -15,11 +15,17 @@ public sealed class BackupSchedule
 
     public TimeZoneInfo TimeZone { get; }
 
+    /// <summary>The setting of the backup schedule, named in its errors.</summary>
+    public const string BackupSetting = "CoreScope:Backup:Schedule";
+
+    /// <summary>The setting of the restore drills' schedule, named in its errors.</summary>
+    public const string DrillSetting = "CoreScope:Backup:DrillSchedule";
+
     /// <summary>
     /// The schedule, or null when <paramref name="cron"/> is empty (no schedule). Throws <see cref="FormatException"/>
-    /// naming the setting when either value cannot be used.
+    /// naming the setting (<paramref name="setting"/>) when either value cannot be used.
     /// </summary>
-    public static BackupSchedule? Parse(string? cron, string? timeZone)
+    public static BackupSchedule? Parse(string? cron, string? timeZone, string setting = BackupSetting)
     {
         var zone = ParseTimeZone(timeZone);
         if (string.IsNullOrWhiteSpace(cron))
@@ -31,7 +37,7 @@ public sealed class BackupSchedule
         if (fields is not (5 or 6))
         {
             throw new FormatException(
-                $"CoreScope:Backup:Schedule \"{cron}\" has {fields} fields; a cron expression has 5 (minute hour day month weekday), " +
+                $"{setting} \"{cron}\" has {fields} fields; a cron expression has 5 (minute hour day month weekday), " +
                 "or 6 with seconds first.");
         }
 
@@ -41,7 +47,7 @@ public sealed class BackupSchedule
         }
         catch (CronFormatException exception)
         {
-            throw new FormatException($"CoreScope:Backup:Schedule \"{cron}\" is not a cron expression: {exception.Message}", exception);
+            throw new FormatException($"{setting} \"{cron}\" is not a cron expression: {exception.Message}", exception);
         }
     }
 

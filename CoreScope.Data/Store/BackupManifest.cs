@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using CoreScope.Data.Drills;
 
 namespace CoreScope.Data.Store;
 
@@ -55,6 +56,9 @@ public sealed record BackupManifest
     /// or counted as good.
     /// </summary>
     public string Status { get; init; } = StoredBackupStatus.Ok;
+
+    /// <summary>The last restore drill's verdict (<see cref="BackupDrill"/>); null until the backup is drilled.</summary>
+    public BackupDrill? Drill { get; init; }
 
     /// <summary>Members this version does not know, kept so that rewriting a manifest never drops them.</summary>
     [JsonExtensionData]

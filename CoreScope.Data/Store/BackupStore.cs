@@ -8,6 +8,7 @@ using System.Text.Json;
 using CoreScope.Data.Backup;
 using CoreScope.Data.Connections;
 using CoreScope.Data.Diagnostics;
+using CoreScope.Data.Drills;
 using CoreScope.Data.Options;
 using CoreScope.Data.Scheduling;
 using Microsoft.Extensions.Hosting;
@@ -189,6 +190,70 @@ public sealed class BackupStore
 
         _logger.LogInformation("Deleted stored backup {Id}", id);
         ReportCatalogue();
+    }
+
+    /// <summary>
+    /// Writes a restore drill's verdict into the backup's manifest, the way every manifest is written (<c>.partial</c>,
+    /// fsync, rename over the old one, folder fsync), and returns the manifest as listed now. A backup deleted while it
+    /// was drilled stays deleted (<see cref="StoredBackupNotFoundException"/>); one without a readable manifest keeps
+    /// the verdict in the catalogue only, since there is no manifest to add it to.
+    /// </summary>
+    public async Task<BackupManifest> RecordDrillAsync(string id, BackupDrill drill, CancellationToken cancellationToken)
+    {
+        var current = Get(id);
+        if (current.Status is StoredBackupStatus.MissingManifest or StoredBackupStatus.UnreadableManifest)
+        {
+            lock (_gate)
+            {
+                return _catalogue.TryGetValue(id, out var listed) ? _catalogue[id] = listed with { Drill = drill } : throw new StoredBackupNotFoundException(id);
+            }
+        }
+
+        var path = Path.Combine(Folder, StoreFiles.Manifest(id));
+        var partial = StoreFiles.Partial(path);
+        await using (var stream = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 4096, FileOptions.Asynchronous))
+        {
+            await JsonSerializer.SerializeAsync(stream, current with { Drill = drill }, ManifestJson, cancellationToken);
+            stream.Flush(flushToDisk: true);
+        }
+
+        BackupManifest updated;
+        lock (_gate)
+        {
+            // Under the gate, so a delete or retention pass that ran meanwhile is not undone by a manifest without its file.
+            if (!_catalogue.TryGetValue(id, out var listed))
+            {
+                StagingFiles.TryDelete(partial);
+                throw new StoredBackupNotFoundException(id);
+            }
+
+            File.Move(partial, path, overwrite: true);
+            updated = _catalogue[id] = listed with { Drill = drill };
+        }
+
+        StoreFiles.FlushFolder(Folder);
+        return updated;
+    }
+
+    /// <summary>
+    /// A drill read the file and found another SHA-256 than its manifest's: the backup is <see cref="StoredBackupStatus.Modified"/>
+    /// from now on, as if a download had found it, so it is no longer served.
+    /// </summary>
+    public void MarkModified(string id, string actualSha256)
+    {
+        string? expected = null;
+        lock (_gate)
+        {
+            if (_catalogue.TryGetValue(id, out var manifest))
+            {
+                _catalogue[id] = manifest with { Status = StoredBackupStatus.Modified };
+                expected = manifest.Sha256;
+            }
+        }
+
+        _verified.TryRemove(id, out _);
+        _logger.LogError("Stored backup {Id} was changed on disk after it was written: SHA-256 {Actual}, its manifest says {Expected}",
+            id, actualSha256, expected);
     }
 
     /// <summary>

@@ -48,6 +48,13 @@ public static class Benchmarks
         return 0;
     }
 
+    public static async Task<int> DrillAsync(string database, string work, Report report)
+    {
+        PrintDrill(await DrillBench.RunAsync(database, work), report);
+        report.Save("drill");
+        return 0;
+    }
+
     /// <summary>Every benchmark once, small: a 32 MB database, one run, three seconds of writers.</summary>
     public static async Task<int> QuickAsync(Report report)
     {
@@ -61,6 +68,7 @@ public static class Benchmarks
             PrintBackup(await BackupBench.RunAsync(database, work, runs: 1), report);
             PrintWriters(await WritersBench.RunAsync(database, work, seconds: 3, rate: 50), 3, 50, report);
             PrintMemory(await MemoryBench.RunAsync(database, work), report);
+            PrintDrill(await DrillBench.RunAsync(database, work), report);
             report.Save("quick");
             return 0;
         }
@@ -160,6 +168,21 @@ public static class Benchmarks
                 Report.Format(result.GrowthMB, "0.0"), Report.Format(result.Seconds), Verdict(result.GrowthMB < MemoryGrowthTargetMB),
             }));
         report.Data("memory", results);
+    }
+
+    private static void PrintDrill(IReadOnlyList<DrillResult> results, Report report)
+    {
+        report.Heading("drill: POST /api/backups/{id}/drill of a stored backup, the server's temp folder sampled every 50 ms");
+        report.Table(
+            ["Restore:IntegrityCheck", "database MB", "backup MB", "backup s", "drill s", "drill durationMs", "outcome", "peak temp MB", "peak / backup", "RSS growth MB", "of it anonymous MB", "load before", "load after"],
+            results.Select(result => new[]
+            {
+                result.IntegrityCheck, Report.Format(result.DatabaseMB, "0.0"), Report.Format(result.BackupMB, "0.0"), Report.Format(result.BackupSeconds),
+                Report.Format(result.DrillSeconds), result.DrillDurationMs.ToString(CultureInfo.InvariantCulture), result.Outcome,
+                Report.Format(result.PeakTempMB, "0.0"), Report.Format(result.PeakTempOverBackup), Report.Format(result.RssGrowthMB, "0.0"),
+                Report.Format(result.AnonGrowthMB, "0.0"), result.LoadBefore, result.LoadAfter,
+            }));
+        report.Data("drill", results);
     }
 
     private static string Verdict(bool met) => met ? "met" : "NOT met";

@@ -35,10 +35,14 @@ var memory = new Command("memory", "The server's resident memory before and at i
 memory.SetAction(async (parse, _) =>
     await Benchmarks.MemoryAsync(parse.GetValue(database)!.FullName, WorkFolder(parse), Create(parse)));
 
+var drill = new Command("drill", "Store one backup of the database in the real server, then time its restore drill and its peak disk in the temp folder") { database, work };
+drill.SetAction(async (parse, _) =>
+    await Benchmarks.DrillAsync(parse.GetValue(database)!.FullName, WorkFolder(parse), Create(parse)));
+
 var quick = new Command("quick", "Everything once on a fresh 32 MB database: proves the benchmark still runs");
 quick.SetAction(async (parse, _) => await Benchmarks.QuickAsync(Create(parse)));
 
-var root = new RootCommand("CoreScope.Analyzer benchmarks") { generate, backup, writers, memory, quick };
+var root = new RootCommand("CoreScope.Analyzer benchmarks") { generate, backup, writers, memory, drill, quick };
 root.Options.Add(results);
 return await root.Parse(args).InvokeAsync();
 

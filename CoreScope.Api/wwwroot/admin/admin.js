@@ -129,6 +129,14 @@ function describeRows(rows) {
   return (rows.transmissions ?? 0) + ' transmissions, ' + (rows.observations ?? 0) + ' observations';
 }
 
+// The manifest's drill: proven restorable (and when), the first problem of a drill that failed, or nothing yet.
+function describeDrill(drill) {
+  if (!drill) return 'not drilled yet';
+  const when = new Date(drill.at).toLocaleString();
+  if (drill.outcome === 'passed') return 'verified restorable (' + when + ')';
+  return 'drill failed (' + when + '): ' + (drill.problems[0] || 'no reason given');
+}
+
 function renderBackups(list) {
   const body = $('backups').querySelector('tbody');
   body.replaceChildren();
@@ -142,9 +150,12 @@ function renderBackups(list) {
     cell(row, backup.trigger);
     cell(row, describeRows(backup.rows));
     cell(row, good ? (backup.integrity ?? 'not checked') : 'damaged: ' + backup.status, 'integrity');
+    const drill = backup.drill;
+    cell(row, describeDrill(drill), 'drill' + (drill && drill.outcome !== 'passed' ? ' failed' : ''));
     const actions = cell(row, '', 'actions');
     if (good) {
       actions.appendChild(button('Download', 'download-stored', () => downloadStored(backup)));
+      actions.appendChild(button('Drill', 'secondary drill-stored', () => drillStored(backup)));
     }
     actions.appendChild(button('Delete', 'danger delete-stored', () => deleteStored(backup)));
     body.appendChild(row);
@@ -194,6 +205,32 @@ async function downloadStored(backup) {
   const status = $('stored-status');
   if (await saveThroughLink(backup.id, status)) {
     setStatus(status, 'Your browser is saving ' + backup.fileName + ' (' + megabytes(backup.sizeBytes) + ').', 'ok');
+  }
+}
+
+async function drillStored(backup) {
+  const status = $('stored-status');
+  const buttons = document.querySelectorAll('button.drill-stored');
+  buttons.forEach((element) => { element.disabled = true; });
+  setStatus(status, 'Drilling ' + backup.fileName + ': restoring it into a scratch file and checking it…');
+  try {
+    const response = await api('/api/backups/' + encodeURIComponent(backup.id) + '/drill', { method: 'POST' });
+    if (!response.ok) {
+      setStatus(status, await explain(response), 'error');
+      return;
+    }
+    const manifest = await response.json();
+    const drill = manifest.drill;
+    if (drill.outcome === 'passed') {
+      setStatus(status, backup.fileName + ' is verified restorable (drill passed in ' + (drill.durationMs / 1000).toFixed(1) + ' s).', 'ok');
+    } else {
+      setStatus(status, 'The drill of ' + backup.fileName + ' failed: ' + drill.problems.join(' '), 'error');
+    }
+    await refreshBackups();
+  } catch (error) {
+    setStatus(status, 'The drill failed: ' + error.message, 'error');
+  } finally {
+    buttons.forEach((element) => { element.disabled = false; });
   }
 }
 
