@@ -224,7 +224,7 @@ public sealed class BackupLimitsTests : WorkspaceTests
         {
             metrics = await client.GetStringAsync("/metrics");
             return metrics.Contains("outcome=\"cancelled\"", StringComparison.Ordinal);
-        }, "the cancelled download in /metrics");
+        }, "the cancelled download in /metrics; the audit said: " + string.Join(" | ", server.Logs.Lines.Where(line => line.Message.Contains("audit", StringComparison.Ordinal)).Select(line => line.Message)));
         Diagnostics.MetricsTests.Sample(metrics, "corescope_backups_total", "outcome=\"cancelled\"", "trigger=\"download\"").Should().Be(1);
         Diagnostics.MetricsTests.Sample(metrics, "corescope_backups_total", "outcome=\"failure\"", "trigger=\"download\"").Should().Be(0);
         using var health = JsonDocument.Parse(await client.GetStringAsync("/api/health"));

@@ -31,6 +31,7 @@ public sealed class BackupAuditMiddleware(RequestDelegate next, BackupActivity b
             var status = response.StatusCode;
             var sending = status is StatusCodes.Status200OK or StatusCodes.Status206PartialContent;
             var aborted = context.RequestAborted.IsCancellationRequested
+                || DownloadCut.WasUndelivered(context)
                 || (sending && response.ContentLength is { } expected && countingBody.BytesWritten < expected);
             var snapshotMs = response.Headers[BackupDownloadResult.SnapshotMsHeader].ToString();
             var outcome = status switch

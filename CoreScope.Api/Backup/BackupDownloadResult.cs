@@ -53,6 +53,13 @@ public sealed class BackupDownloadResult(
             var writeBytes = watchdog.SeesTransportProgress ? StagingFiles.CopyBufferBytes : WriteBytesWithoutTransportProgress;
             await StreamFileAsync(response, body, writeBytes, httpContext.RequestAborted);
         }
+
+        // A backup counts as delivered when the client has it, not when the server has handed it to the socket.
+        await response.Body.FlushAsync(httpContext.RequestAborted);
+        if (!await watchdog.WaitForDeliveryAsync(body.BytesWritten, httpContext.RequestAborted))
+        {
+            DownloadCut.MarkUndelivered(httpContext);
+        }
     }
 
     private void WriteHeaders(HttpResponse response)

@@ -15,6 +15,14 @@ public static class DownloadCut
         context.Abort();
     }
 
+    private static readonly object UndeliveredKey = new();
+
+    /// <summary>Records that the client's TCP never acknowledged the whole body: the client left before it had it all.</summary>
+    public static void MarkUndelivered(HttpContext context) => context.Items[UndeliveredKey] = true;
+
+    /// <summary>Whether the body was written but never all acknowledged by the client.</summary>
+    public static bool WasUndelivered(HttpContext context) => context.Items.ContainsKey(UndeliveredKey);
+
     /// <summary>The reason the server cut this download, or null when it did not.</summary>
     public static string? ReasonOf(HttpContext context) => context.Items.TryGetValue(Key, out var reason) ? reason as string : null;
 }
