@@ -53,6 +53,7 @@ public sealed class BackupStore
     // Files whose SHA-256 was checked, by the size and write time they had then: a resumed download does not hash
     // a 1 GiB file again (1.4 to 3.2 s here, docs/benchmarks.md) for every range it asks for, while any write to the file changes its time.
     private readonly ConcurrentDictionary<string, (long Length, DateTime WrittenAt)> _verified = new(StringComparer.Ordinal);
+    private readonly Lock _manifestRewrites = new();
     private StoreFailure? _lastFailure;
 
     public BackupStore(
@@ -413,6 +414,7 @@ public sealed class BackupStore
                 snapshotMs, integrityMs, flushStartedMs - snapshotMs - integrityMs, hashStartedMs - flushStartedMs, hashMs);
             ApplyRetention();
             ReportCatalogue();
+            AnnounceStored(manifest);
             return manifest;
         }
         catch (Exception exception) when (exception is not BackupBusyException)
@@ -523,6 +525,46 @@ public sealed class BackupStore
         createdAt.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture) + "-" +
         Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3));
 
+    /// <summary>
+    /// Writes into a stored backup's manifest that <paramref name="copy"/> is on its target (replacing an older entry
+    /// for the same target), or, with <paramref name="copy"/> null, that <paramref name="target"/> holds it no more.
+    /// The manifest is rewritten the way it was first written (<c>.partial</c>, fsync, rename), one rewrite at a time. Returns the manifest
+    /// as written, or null when the backup is gone or damaged (nothing is written then).
+    /// </summary>
+    public BackupManifest? SetOffsiteCopy(string id, string target, OffsiteCopy? copy)
+    {
+        lock (_manifestRewrites)
+        {
+            BackupManifest? current;
+            lock (_gate)
+            {
+                current = _catalogue.GetValueOrDefault(id);
+            }
+
+            if (current is null || current.Status != StoredBackupStatus.Ok)
+            {
+                return null;
+            }
+
+            var others = (current.Offsite ?? []).Where(existing => existing.Target != target);
+            var copies = (copy is null ? others : others.Append(copy)).ToList();
+            var updated = current with { Offsite = copies.Count == 0 ? null : copies };
+            RewriteManifest(updated);
+            lock (_gate)
+            {
+                if (_catalogue.ContainsKey(id))
+                {
+                    _catalogue[id] = updated;
+                }
+            }
+
+            return updated;
+        }
+    }
+
+    /// <summary>Raised after a backup is stored (file renamed, manifest written); offsite copies start from here. Never fails the backup.</summary>
+    public event Action<BackupManifest>? BackupStored;
+
     // SQLite's files beside a partial copy: VACUUM INTO journals its target and leaves the -journal when it fails
     // (seen when the disk filled up), and a pages copy keeps the live database's WAL flag, so the read-only connections
     // that counted and checked it left an empty -wal and -shm. Nothing writes to a copy once it is complete, so there
@@ -535,6 +577,19 @@ public sealed class BackupStore
         {
             StagingFiles.TryDelete(wal.FullName);
             StagingFiles.TryDelete(databaseFile + "-shm");
+        }
+    }
+
+    // A listener's failure is logged, never the backup's: the backup is on disk and its manifest written.
+    private void AnnounceStored(BackupManifest manifest)
+    {
+        try
+        {
+            BackupStored?.Invoke(manifest);
+        }
+        catch (Exception exception)
+        {
+            _logger.LogError(exception, "A listener of stored backups failed for {Id}; the backup itself is kept", manifest.Id);
         }
     }
 
@@ -567,6 +622,20 @@ public sealed class BackupStore
         }
 
         File.Move(partial, path);
+    }
+
+    // A manifest written again (offsite copies): the same .partial, fsync and rename, over the old one. Called under _manifestRewrites.
+    private void RewriteManifest(BackupManifest manifest)
+    {
+        var path = Path.Combine(Folder, StoreFiles.Manifest(manifest.Id));
+        var partial = StoreFiles.Partial(path);
+        using (var stream = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            JsonSerializer.Serialize(stream, manifest, ManifestJson);
+            stream.Flush(flushToDisk: true);
+        }
+
+        File.Move(partial, path, overwrite: true);
     }
 
     /// <summary>Applies the retention policy to the good backups on disk; damaged ones are left for the operator.</summary>
