@@ -9,8 +9,8 @@ using Microsoft.Extensions.Options;
 
 namespace CoreScope.Data.Offsite;
 
-/// <summary>How a copy of one backup to one target ended.</summary>
-public sealed record OffsiteCopyResult(string Target, OffsiteCopy? Copy, string? Error);
+/// <summary>An on-demand copy failed on at least one target; the message names each with its reason.</summary>
+public sealed class OffsiteCopyFailedException(string message) : Exception(message);
 
 /// <summary>
 /// Copies stored backups to the targets: the file (through <see cref="IOffsitePayloads"/>), then its manifest with
@@ -57,11 +57,12 @@ public sealed class OffsiteUploader : IDisposable
     public IReadOnlyList<IOffsiteTarget> Targets => _targets.All;
 
     /// <summary>
-    /// <c>POST /api/backups/{id}/offsite</c>: one try per configured target, now, each reported. Throws
-    /// <see cref="StoredBackupNotFoundException"/>, <see cref="StoredBackupDamagedException"/> or
-    /// <see cref="OffsiteNotConfiguredException"/> before anything is sent.
+    /// <c>POST /api/backups/{id}/offsite</c>: one try per configured target, now, each reported; returns the backup's
+    /// manifest with its copies. Throws <see cref="StoredBackupNotFoundException"/>, <see cref="StoredBackupDamagedException"/>
+    /// or <see cref="OffsiteNotConfiguredException"/> before anything is sent, and <see cref="OffsiteCopyFailedException"/>
+    /// after every target was tried when any of them failed.
     /// </summary>
-    public async Task<IReadOnlyList<OffsiteCopyResult>> CopyNowAsync(string backupId, CancellationToken cancellationToken)
+    public async Task<BackupManifest> CopyNowAsync(string backupId, CancellationToken cancellationToken)
     {
         if (_targets.All.Count == 0)
         {
@@ -69,20 +70,23 @@ public sealed class OffsiteUploader : IDisposable
         }
 
         await _store.OpenForDownloadAsync(backupId, cancellationToken);
-        var results = new List<OffsiteCopyResult>();
+        var failures = new List<string>();
         foreach (var target in _targets.All)
         {
             try
             {
-                results.Add(new OffsiteCopyResult(target.Name, await CopyAndReportAsync(target, backupId, attempt: 1, lastAttempt: true, cancellationToken), null));
+                await CopyAndReportAsync(target, backupId, attempt: 1, lastAttempt: true, cancellationToken);
             }
             catch (OffsiteTargetException exception)
             {
-                results.Add(new OffsiteCopyResult(target.Name, null, exception.Message));
+                failures.Add($"{target.Name}: {exception.Message}");
             }
         }
 
-        return results;
+        return failures.Count == 0
+            ? _store.Get(backupId)
+            : throw new OffsiteCopyFailedException(
+                $"The copy of backup {backupId} failed on {failures.Count} of {_targets.All.Count} targets; the local backup is kept. " + string.Join(" ", failures));
     }
 
     /// <summary>
