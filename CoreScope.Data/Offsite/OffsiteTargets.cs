@@ -26,9 +26,6 @@ public sealed class OffsiteTargets : IDisposable
         }
     }
 
-    /// <summary>For tests and tools: these targets instead of the configured ones.</summary>
-    public OffsiteTargets(IEnumerable<IOffsiteTarget> targets) => _targets.AddRange(targets);
-
     public IReadOnlyList<IOffsiteTarget> All => _targets;
 
     /// <summary>The target named <paramref name="name"/> (<c>s3</c>, <c>azureblob</c>); an <see cref="OffsiteNotConfiguredException"/> when it is not configured.</summary>
