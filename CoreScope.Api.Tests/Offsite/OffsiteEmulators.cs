@@ -137,7 +137,11 @@ public abstract class EmulatorProcess : IAsyncDisposable
     }
 }
 
-/// <summary>s3rver 3.7.1: an S3 API on the file system, with the bucket <see cref="Bucket"/> made at start. Its one key pair is S3RVER/S3RVER.</summary>
+/// <summary>
+/// s3rver 3.7.1: an S3 API on the file system, with the bucket <see cref="Bucket"/> made at start. Its one key pair is
+/// S3RVER/S3RVER; it checks the access key id of a SigV4 request but not its signature, so wrong credentials are played
+/// with an unknown access key (InvalidAccessKeyId).
+/// </summary>
 public sealed class S3rverEmulator(string folder) : EmulatorProcess(folder)
 {
     public const string Bucket = "corescope";
@@ -147,14 +151,14 @@ public sealed class S3rverEmulator(string folder) : EmulatorProcess(folder)
     public string ServiceUrl => $"http://127.0.0.1:{Port}";
 
     /// <summary>The server's settings for this emulator's bucket.</summary>
-    public Dictionary<string, string?> Settings(string prefix = "corescope/", string bucket = Bucket, string secret = SecretKey) => new()
+    public Dictionary<string, string?> Settings(string prefix = "corescope/", string bucket = Bucket, string accessKey = AccessKey) => new()
     {
         ["CoreScope:Offsite:S3:ServiceUrl"] = ServiceUrl,
         ["CoreScope:Offsite:S3:Bucket"] = bucket,
         ["CoreScope:Offsite:S3:Prefix"] = prefix,
         ["CoreScope:Offsite:S3:ForcePathStyle"] = "true",
-        ["CoreScope:Offsite:S3:AccessKeyId"] = AccessKey,
-        ["CoreScope:Offsite:S3:SecretAccessKey"] = secret,
+        ["CoreScope:Offsite:S3:AccessKeyId"] = accessKey,
+        ["CoreScope:Offsite:S3:SecretAccessKey"] = SecretKey,
     };
 
     /// <summary>An object's bytes as s3rver keeps them on disk (it stores each object in a file named after its key).</summary>

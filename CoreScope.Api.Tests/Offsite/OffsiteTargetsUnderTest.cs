@@ -35,13 +35,13 @@ public sealed class TargetUnderTest : IAsyncDisposable
     }
 
     /// <summary>The server's settings pointing at this emulator, with quick retries so a test waits seconds, not minutes.</summary>
-    public Dictionary<string, string?> Settings(string prefix = "corescope/", string? bucket = null, bool wrongSecret = false)
+    public Dictionary<string, string?> Settings(string prefix = "corescope/", string? bucket = null, bool wrongCredentials = false)
     {
         var settings = Emulator switch
         {
-            S3rverEmulator s3 => s3.Settings(prefix, bucket ?? S3rverEmulator.Bucket, wrongSecret ? "not-the-secret" : S3rverEmulator.SecretKey),
+            S3rverEmulator s3 => s3.Settings(prefix, bucket ?? S3rverEmulator.Bucket, wrongCredentials ? "NOT-A-KNOWN-KEY" : S3rverEmulator.AccessKey),
             AzuriteEmulator azure => azure.Settings(prefix, bucket ?? AzuriteEmulator.Container,
-                wrongSecret ? Convert.ToBase64String(new byte[64]) : AzuriteEmulator.AccountKey),
+                wrongCredentials ? Convert.ToBase64String(new byte[64]) : AzuriteEmulator.AccountKey),
             _ => throw new InvalidOperationException(),
         };
         settings["CoreScope:Offsite:FirstRetryDelaySeconds"] = "0.5";

@@ -170,8 +170,9 @@ public sealed class AzureBlobTarget : IOffsiteTarget
     private string Explain(RequestFailedException exception) => exception.ErrorCode switch
     {
         "ContainerNotFound" => $"The container {_container.Name} does not exist ({Description}); create it, or fix {OffsiteAzureBlobOptions.SectionName}:Container.",
-        "AuthenticationFailed" => $"{Description} refused the credentials (AuthenticationFailed): check the account key in the connection string, or the SAS token's expiry.",
-        "AuthorizationFailure" or "AuthorizationPermissionMismatch" or "AuthorizationResourceTypeMismatch" =>
+        "AuthenticationFailed" or "AuthorizationFailure" =>
+            $"{Description} refused the credentials ({exception.ErrorCode}): check the account key in the connection string, or the SAS token's signature, expiry and permissions (read, write, list, delete).",
+        "AuthorizationPermissionMismatch" or "AuthorizationResourceTypeMismatch" =>
             $"{Description} refused access ({exception.ErrorCode}): the SAS token or key lacks read, write, list or delete there.",
         _ => $"{Description} answered {exception.Status} {exception.ErrorCode}: {FirstLine(exception.Message)}",
     };
