@@ -129,4 +129,24 @@ public sealed class OffsiteRestoreTests : WorkspaceTests
             JsonDocument.Parse(await stats.Content.ReadAsStringAsync()).RootElement.GetProperty("totalTransmissions").GetInt64().Should().Be(150);
         }
     }
+
+    [Test]
+    public async Task OfflineCommand_WithAnUnknownKey_Exits3_AndWithoutATarget_Exits2_InOneLine()
+    {
+        await using var target = await TargetUnderTest.StartAsync("s3", Workspace.Root);
+        var environment = target.Settings().ToDictionary(setting => setting.Key.Replace(":", "__", StringComparison.Ordinal), setting => setting.Value);
+        environment["CoreScope__ApiKey"] = "";
+        var database = Path.Combine(Workspace.Root, "new", "corescope.db");
+
+        var unknown = await ExternalTools.RunAsync("dotnet",
+            [ServerProcess.ServerDll, "restore", "--from-offsite", "s3:corescope/corescope-backup-20260101T030000Z-abcdef.db", "--database", database], environment);
+        var notConfigured = await ExternalTools.RunAsync("dotnet",
+            [ServerProcess.ServerDll, "restore", "--from-offsite", "azureblob:corescope/corescope-backup-20260101T030000Z-abcdef.db", "--database", database], environment);
+
+        unknown.ExitCode.Should().Be(3, unknown.StandardError);
+        unknown.StandardError.Trim().Split('\n').Should().ContainSingle().Which.Should().StartWith("restore failed: ").And.Contain("holds no backup");
+        notConfigured.ExitCode.Should().Be(2, notConfigured.StandardError);
+        notConfigured.StandardError.Should().Contain("is not configured");
+        File.Exists(database).Should().BeFalse();
+    }
 }

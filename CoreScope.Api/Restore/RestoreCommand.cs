@@ -100,7 +100,12 @@ public static class RestoreCommand
         catch (Exception exception) when (exception is OffsiteNotConfiguredException or OffsiteBackupNotFoundException or OffsiteTargetException)
         {
             await Console.Error.WriteLineAsync("restore failed: " + exception.Message);
-            return exception is OffsiteTargetException ? Failed : Usage;
+            return exception switch
+            {
+                OffsiteTargetException => Failed,
+                OffsiteBackupNotFoundException => Refused,
+                _ => Usage,
+            };
         }
         catch (RestoreFailedException exception)
         {

@@ -26,6 +26,8 @@ public sealed class AzureBlobTarget : IOffsiteTarget
     /// </summary>
     public const BlobClientOptions.ServiceVersion ServiceVersion = BlobClientOptions.ServiceVersion.V2026_06_06;
 
+    private const int DownloadRangeBytes = 4 << 20;
+
     private readonly BlobContainerClient _container;
     private readonly int _partSizeBytes;
 
@@ -106,10 +108,11 @@ public sealed class AzureBlobTarget : IOffsiteTarget
     public Task<long> DownloadToFileAsync(string key, string localPath, CancellationToken cancellationToken) =>
         CallAsync(async () =>
         {
-            // In ranges of the part size, each checked against the MD5 the service sends with it.
+            // In ranges of 4 MiB, each checked against the MD5 the service sends with it (Azure computes a range's MD5
+            // only up to 4 MiB).
             await _container.GetBlobClient(key).DownloadToAsync(localPath, new BlobDownloadToOptions
             {
-                TransferOptions = new StorageTransferOptions { MaximumConcurrency = 1, InitialTransferSize = _partSizeBytes, MaximumTransferSize = _partSizeBytes },
+                TransferOptions = new StorageTransferOptions { MaximumConcurrency = 1, InitialTransferSize = DownloadRangeBytes, MaximumTransferSize = DownloadRangeBytes },
                 TransferValidation = new DownloadTransferValidationOptions { ChecksumAlgorithm = StorageChecksumAlgorithm.MD5 },
             }, cancellationToken);
             return new FileInfo(localPath).Length;

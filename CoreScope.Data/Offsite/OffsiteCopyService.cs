@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using CoreScope.Data.Diagnostics;
 using CoreScope.Data.Store;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -18,13 +19,15 @@ public sealed class OffsiteCopyService : BackgroundService
 
     private readonly OffsiteUploader _uploader;
     private readonly BackupStore _store;
+    private readonly BackupActivity _activity;
     private readonly ILogger<OffsiteCopyService> _logger;
     private readonly Dictionary<string, Channel<string>> _queues;
 
-    public OffsiteCopyService(OffsiteUploader uploader, BackupStore store, ILogger<OffsiteCopyService> logger)
+    public OffsiteCopyService(OffsiteUploader uploader, BackupStore store, BackupActivity activity, ILogger<OffsiteCopyService> logger)
     {
         _uploader = uploader;
         _store = store;
+        _activity = activity;
         _logger = logger;
         _queues = uploader.Targets.ToDictionary(
             target => target.Name,
@@ -83,9 +86,21 @@ public sealed class OffsiteCopyService : BackgroundService
         {
             await foreach (var backupId in queue.ReadAllAsync(stoppingToken))
             {
-                if (!AlreadyCopied(backupId, target))
+                if (AlreadyCopied(backupId, target))
+                {
+                    continue;
+                }
+
+                try
                 {
                     await _uploader.CopyWithRetriesAsync(target, backupId, stoppingToken);
+                }
+                catch (Exception exception) when (exception is not OperationCanceledException)
+                {
+                    // Whatever went wrong (the temp folder, a local read), the loop goes on: one backup's copy must not
+                    // end the copies of the next, nor, as an unhandled exception in a BackgroundService would, the server.
+                    _logger.LogError(exception, "Offsite copy of backup {Id} to {Target} failed; the local backup is kept", backupId, target.Name);
+                    _activity.RecordOffsiteFailed(target.Name, backupId, exception.Message);
                 }
             }
         }
