@@ -59,7 +59,12 @@ public sealed class OffsiteRestoreTests : WorkspaceTests
         answer.GetProperty("rows").GetProperty("transmissions").GetInt64().Should().Be(120);
         TestDatabase.RowCounts(Workspace.DatabasePath)["transmissions"].Should().Be(120);
         DatabaseContent.Read(Workspace.DatabasePath).Should().BeEquivalentTo(expected, options => options.WithStrictOrdering());
-        Workspace.BackupTempEntries().Should().BeEmpty("the download's staging folder goes with the restore");
+        answer.GetProperty("preRestoreBackupId").GetString().Should().NotBeNullOrEmpty();
+
+        // The download's staging folder goes with the restore; the safety copy, a stored backup, is then copied off the
+        // box too, in a work folder of its own that goes with that copy.
+        await OffsiteCopies.WaitForCopyAsync(client, answer.GetProperty("preRestoreBackupId").GetString()!, targetName);
+        await Eventually.EmptyAsync(Workspace.BackupTempDirectory);
     }
 
     [Test]

@@ -38,7 +38,7 @@ public sealed class RestoreController(RestoreService restoreService, OffsiteRest
     public async Task<RestoreResponse> Restore([FromQuery] string? from, [FromQuery] string? offsite, [FromQuery] bool dryRun, CancellationToken cancellationToken)
     {
         var request = RestoreUpload.ReadRequest(Request, dryRun, fromStoredBackup: from is not null || offsite is not null, bothSources: from is not null && offsite is not null);
-        var result = offsite is not null ? await offsiteRestore.RestoreAsync(offsite, request, cancellationToken)
+        var result = offsite is not null ? await offsiteRestore.RestoreAsync(offsite, request, decryptionKey: null, cancellationToken)
             : from is not null ? await restoreService.RestoreStoredAsync(from, request, cancellationToken)
             : await restoreService.RestoreAsync(RestoreUpload.Body(Request, options.Value.MaxUploadMB), "upload", request, cancellationToken);
         return RestoreResponse.From(result);

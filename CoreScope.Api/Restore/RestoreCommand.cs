@@ -141,7 +141,7 @@ public static class RestoreCommand
     private static Task<RestoreResult> RestoreOffsiteAsync(IServiceProvider services, string source, bool dryRun)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(services.GetRequiredService<DatabaseLocation>().FilePath)!);
-        return services.GetRequiredService<OffsiteRestore>().RestoreAsync(source, new RestoreRequest(dryRun, AllowFileSwap: true), CancellationToken.None);
+        return services.GetRequiredService<OffsiteRestore>().RestoreAsync(source, new RestoreRequest(dryRun, AllowFileSwap: true), decryptionKey: null, CancellationToken.None);
     }
 
     private static string Describe(RestoreResult result)

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using CoreScope.Data.Offsite.Encryption;
 using CoreScope.Data.Store;
 
 namespace CoreScope.Data.Offsite;
@@ -22,8 +23,9 @@ public interface IOffsitePayloads
     /// <summary>
     /// The stored file again, from what was downloaded for <paramref name="copy"/> (its SHA-256 already checked):
     /// <paramref name="downloadedFile"/> itself, or a file written into <paramref name="workFolder"/>.
+    /// <paramref name="key"/> is what the operator supplied for this restore alone, to decrypt with (null when none was).
     /// </summary>
-    Task<string> OpenAsync(OffsiteCopy copy, string downloadedFile, string workFolder, CancellationToken cancellationToken);
+    Task<string> OpenAsync(OffsiteCopy copy, string downloadedFile, string workFolder, OffsiteDecryptionKey? key, CancellationToken cancellationToken);
 }
 
 /// <summary>Copies leave as they are stored: the same bytes under the same name.</summary>
@@ -32,6 +34,6 @@ public sealed class PlainOffsitePayloads : IOffsitePayloads
     public Task<OffsitePayload> PrepareAsync(BackupManifest manifest, string storedFile, string workFolder, CancellationToken cancellationToken) =>
         Task.FromResult(new OffsitePayload(storedFile, manifest.FileName));
 
-    public Task<string> OpenAsync(OffsiteCopy copy, string downloadedFile, string workFolder, CancellationToken cancellationToken) =>
+    public Task<string> OpenAsync(OffsiteCopy copy, string downloadedFile, string workFolder, OffsiteDecryptionKey? key, CancellationToken cancellationToken) =>
         Task.FromResult(downloadedFile);
 }

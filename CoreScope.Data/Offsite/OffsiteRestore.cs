@@ -1,4 +1,5 @@
 using CoreScope.Data.Backup;
+using CoreScope.Data.Offsite.Encryption;
 using CoreScope.Data.Options;
 using CoreScope.Data.Restore;
 using Microsoft.Extensions.Logging;
@@ -21,10 +22,12 @@ public sealed class OffsiteRestore(
     ILogger<OffsiteRestore> logger)
 {
     /// <summary>
-    /// Restores <paramref name="source"/>, written <c>{target}:{key}</c>. Throws <see cref="OffsiteNotConfiguredException"/>,
+    /// Restores <paramref name="source"/>, written <c>{target}:{key}</c>; <paramref name="decryptionKey"/> is handed to
+    /// <see cref="IOffsitePayloads.OpenAsync"/> for an encrypted copy. Throws <see cref="OffsiteNotConfiguredException"/>,
     /// <see cref="OffsiteBackupNotFoundException"/>, <see cref="OffsiteTargetException"/>, or what the restore throws.
     /// </summary>
-    public async Task<RestoreResult> RestoreAsync(string source, RestoreRequest request, CancellationToken cancellationToken)
+    public async Task<RestoreResult> RestoreAsync(
+        string source, RestoreRequest request, OffsiteDecryptionKey? decryptionKey, CancellationToken cancellationToken)
     {
         var (target, key) = Parse(source);
         var backup = await catalogue.FindAsync(target, key, cancellationToken);
@@ -43,7 +46,7 @@ public sealed class OffsiteRestore(
                 $"The object {key} on {target.Name} ({bytes} bytes) has SHA-256 {actual}, its manifest there says {expectedSent}; nothing was changed.");
         }
 
-        var storedFile = copy is null ? downloaded : await payloads.OpenAsync(copy, downloaded, staging.Path, cancellationToken);
+        var storedFile = copy is null ? downloaded : await payloads.OpenAsync(copy, downloaded, staging.Path, decryptionKey, cancellationToken);
         await using var content = StagingFiles.OpenSequentialRead(storedFile, StagingFiles.CopyBufferBytes);
         return await restoreService.RestoreAsync(
             content, source, request with { DeclaredLength = content.Length, ExpectedSha256 = Convert.FromHexString(backup.Manifest.Sha256) }, cancellationToken);
