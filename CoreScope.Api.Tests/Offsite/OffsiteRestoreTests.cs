@@ -68,7 +68,7 @@ public sealed class OffsiteRestoreTests : WorkspaceTests
     }
 
     [Test]
-    public async Task RestoreWithOffsite_UnknownKeyOrTarget_AnswersWhatIsWrong_AndChangesNothing()
+    public async Task RestoreWithOffsite_UnknownKeyTargetOrATargetDown_AnswersWhatIsWrong_AndChangesNothing()
     {
         await using var target = await TargetUnderTest.StartAsync("s3", Workspace.Root);
         await CreateDatabaseAsync(40);
@@ -79,12 +79,16 @@ public sealed class OffsiteRestoreTests : WorkspaceTests
         using var missing = await client.PostAsync("/api/admin/restore?offsite=" + Uri.EscapeDataString("s3:corescope/corescope-backup-20260101T030000Z-abcdef.db"), null);
         using var unknownTarget = await client.PostAsync("/api/admin/restore?offsite=" + Uri.EscapeDataString("azureblob:corescope/x.db"), null);
         using var both = await client.PostAsync("/api/admin/restore?from=x&offsite=s3:y", null);
+        await target.Emulator.StopAsync();
+        using var down = await client.PostAsync("/api/admin/restore?offsite=" + Uri.EscapeDataString("s3:corescope/corescope-backup-20260101T030000Z-abcdef.db"), null);
 
         missing.StatusCode.Should().Be(HttpStatusCode.NotFound);
         JsonDocument.Parse(await missing.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString().Should().Contain("holds no backup");
         unknownTarget.StatusCode.Should().Be(HttpStatusCode.BadRequest);
         JsonDocument.Parse(await unknownTarget.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString().Should().Contain("is not configured");
         both.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        down.StatusCode.Should().Be(HttpStatusCode.BadGateway);
+        JsonDocument.Parse(await down.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString().Should().Contain("could not be reached");
         DatabaseContent.Read(Workspace.DatabasePath).Should().BeEquivalentTo(before, options => options.WithStrictOrdering());
     }
 
