@@ -27,7 +27,9 @@ public sealed class OffsiteFailureTests : WorkspaceTests
         await Eventually.TrueAsync(() => Task.FromResult(BytesUnder(target.Emulator.Folder) > 6L << 20), "the first parts to reach the emulator", 120_000);
         await target.Emulator.StopAsync();
         var manifest = await stored;
-        await Task.Delay(1_500);
+
+        // Down for longer than the SDKs' own two quick retries last (about 1.5 s for Azure's), so the uploader's retry is the one that works.
+        await Task.Delay(3_000);
         await target.StartAgainAsync();
 
         var copy = await OffsiteCopies.WaitForCopyAsync(client, manifest.Id(), targetName, 120_000);
