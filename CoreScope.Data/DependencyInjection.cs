@@ -4,6 +4,7 @@ using CoreScope.Data.Maintenance;
 using CoreScope.Data.Diagnostics;
 using CoreScope.Data.Drills;
 using CoreScope.Data.Notify;
+using CoreScope.Data.Offsite;
 using CoreScope.Data.Options;
 using CoreScope.Data.Packets;
 using CoreScope.Data.Reads;
@@ -62,6 +63,29 @@ public static class DependencyInjection
         services.AddHostedService<ScheduledBackupService>();
         services.AddHostedService<ScheduledDrillService>();
         services.AddBackupMonitoring();
+        services.AddOffsiteCopies();
+        return services;
+    }
+
+    /// <summary>Copies to S3-compatible storage and Azure Blob (Offsite/): the targets, the uploader after each stored backup, the catalogue, the restore.</summary>
+    private static IServiceCollection AddOffsiteCopies(this IServiceCollection services)
+    {
+        services.AddOptions<OffsiteOptions>().BindConfiguration(OffsiteOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<OffsiteS3Options>().BindConfiguration(OffsiteS3Options.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<OffsiteAzureBlobOptions>().BindConfiguration(OffsiteAzureBlobOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<OffsiteRetentionOptions>().BindConfiguration(OffsiteRetentionOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<OffsiteS3Options>, OffsiteS3OptionsValidator>();
+        services.AddSingleton<IValidateOptions<OffsiteAzureBlobOptions>, OffsiteAzureBlobOptionsValidator>();
+        services.AddSingleton<OffsiteTargets>();
+
+        // Plain copies; the OpenPGP encryption replaces this registration when a public key is configured.
+        services.TryAddSingleton<IOffsitePayloads, PlainOffsitePayloads>();
+        services.AddSingleton<OffsiteCatalogue>();
+        services.AddSingleton<OffsiteUploader>();
+        services.AddSingleton<OffsiteRestore>();
+
+        // After the initializer (registered first), so the store's catalogue is read when it looks for copies left undone.
+        services.AddHostedService<OffsiteCopyService>();
         return services;
     }
 

@@ -1,5 +1,6 @@
 using CoreScope.Api.Filters;
 using CoreScope.Api.Restore;
+using CoreScope.Data.Offsite;
 using CoreScope.Data.Options;
 using CoreScope.Data.Restore;
 using Microsoft.AspNetCore.Mvc;
@@ -11,13 +12,14 @@ namespace CoreScope.Api.Controllers;
 [ApiController]
 [Route("api/admin")]
 [ApiKey]
-public sealed class RestoreController(RestoreService restoreService, IOptions<RestoreOptions> options) : ControllerBase
+public sealed class RestoreController(RestoreService restoreService, OffsiteRestore offsiteRestore, IOptions<RestoreOptions> options) : ControllerBase
 {
     /// <summary>
     /// Restores the database from the body (a .db or .db.gz) or from a stored backup (<paramref name="from"/>). Every
     /// check runs before anything changes; a safety copy is stored first and named in the answer.
     /// </summary>
     /// <param name="from">The id of a stored backup to restore instead of a body.</param>
+    /// <param name="offsite">A copy on an offsite target to restore instead, as <c>{target}:{key}</c> (GET /api/offsite/backups lists them).</param>
     /// <param name="dryRun">Run every check and stop: nothing changes.</param>
     /// <param name="cancellationToken">Ends the request when the client goes away (until the copy into the live file starts).</param>
     [HttpPost("restore")]
@@ -32,12 +34,13 @@ public sealed class RestoreController(RestoreService restoreService, IOptions<Re
     [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status422UnprocessableEntity)]
     [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status429TooManyRequests)]
     [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status507InsufficientStorage)]
-    public async Task<RestoreResponse> Restore([FromQuery] string? from, [FromQuery] bool dryRun, CancellationToken cancellationToken)
+    [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status502BadGateway)]
+    public async Task<RestoreResponse> Restore([FromQuery] string? from, [FromQuery] string? offsite, [FromQuery] bool dryRun, CancellationToken cancellationToken)
     {
-        var request = RestoreUpload.ReadRequest(Request, dryRun, fromStoredBackup: from is not null);
-        var result = from is null
-            ? await restoreService.RestoreAsync(RestoreUpload.Body(Request, options.Value.MaxUploadMB), "upload", request, cancellationToken)
-            : await restoreService.RestoreStoredAsync(from, request, cancellationToken);
+        var request = RestoreUpload.ReadRequest(Request, dryRun, fromStoredBackup: from is not null || offsite is not null, bothSources: from is not null && offsite is not null);
+        var result = offsite is not null ? await offsiteRestore.RestoreAsync(offsite, request, decryptionKey: null, cancellationToken)
+            : from is not null ? await restoreService.RestoreStoredAsync(from, request, cancellationToken)
+            : await restoreService.RestoreAsync(RestoreUpload.Body(Request, options.Value.MaxUploadMB), "upload", request, cancellationToken);
         return RestoreResponse.From(result);
     }
 }

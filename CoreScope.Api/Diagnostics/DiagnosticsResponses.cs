@@ -29,7 +29,14 @@ public sealed record BackupHealth(
     string? LastDrillAt,
     string? LastDrillOutcome,
     double? MaxAgeHours,
-    bool Stale);
+    bool Stale,
+    IReadOnlyList<OffsiteHealth>? Offsite = null);
+
+/// <summary>
+/// One offsite target in health (docs/offsite.md): <c>failing</c> from a copy that gave up until the next that works.
+/// A failing target does not make the server "degraded": the local backups are whole.
+/// </summary>
+public sealed record OffsiteHealth(string Target, string? LastSuccessAt, string? LastSuccessBackupId, string? LastFailureAt, string? LastFailureReason, bool Failing);
 
 public sealed record PerfResponse(
     double Uptime, long TotalRequests, double AvgMs, IReadOnlyDictionary<string, EndpointPerf> Endpoints,

@@ -80,7 +80,11 @@ public sealed class ServerStatusService(
             Iso(status.LastDrillAt),
             status.LastDrillOutcome,
             status.MaxAgeHours,
-            status.Stale);
+            status.Stale,
+            backupActivity.OffsiteStatus() is { Count: > 0 } offsite
+                ? offsite.Select(target => new OffsiteHealth(
+                    target.Target, Iso(target.LastSuccessAt), target.LastSuccessBackupId, Iso(target.LastFailureAt), target.LastFailureReason, target.Failing)).ToList()
+                : null);
     }
 
     private static string? Iso(DateTimeOffset? time) => time is { } value ? IsoTime.Format(value) : null;

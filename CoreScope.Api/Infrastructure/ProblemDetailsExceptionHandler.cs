@@ -3,6 +3,7 @@ using CoreScope.Data;
 using CoreScope.Data.Backup;
 using CoreScope.Data.Store;
 using CoreScope.Data.Connections;
+using CoreScope.Data.Offsite;
 using CoreScope.Data.Restore;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
@@ -59,6 +60,14 @@ public sealed class ProblemDetailsExceptionHandler(
             BackupLinkRefusedException e =>
                 (StatusCodes.Status403Forbidden, "Download link refused", e.Message),
             RestoreFailedException e => RestoreStatus(e),
+            OffsiteNotConfiguredException e =>
+                (StatusCodes.Status400BadRequest, "No such offsite target", e.Message),
+            OffsiteBackupNotFoundException e =>
+                (StatusCodes.Status404NotFound, "No such offsite backup", e.Message),
+            OffsiteTargetException e =>
+                (StatusCodes.Status502BadGateway, "The offsite target failed", e.Message),
+            OffsiteCopyFailedException e =>
+                (StatusCodes.Status502BadGateway, "The offsite copy failed", e.Message),
             DatabaseBusyException e =>
                 (StatusCodes.Status503ServiceUnavailable, "The database is being restored", e.Message),
             DatabaseUnavailableException e =>
@@ -72,8 +81,9 @@ public sealed class ProblemDetailsExceptionHandler(
                 "The server failed to handle the request; the log has the details."),
         };
 
-        // 507 and 503 are states the operator was told about where they arose (the disk check, the writer), not bugs.
-        if (status >= 500 && status is not (StatusCodes.Status507InsufficientStorage or StatusCodes.Status503ServiceUnavailable))
+        // 507, 503 and 502 are states the operator was told about where they arose (the disk check, the writer, the
+        // offsite target's answer in the uploader's log), not bugs.
+        if (status >= 500 && status is not (StatusCodes.Status507InsufficientStorage or StatusCodes.Status503ServiceUnavailable or StatusCodes.Status502BadGateway))
         {
             logger.LogError(exception, "{Method} {Path} failed with {Status}", httpContext.Request.Method, httpContext.Request.Path, status);
         }

@@ -1,6 +1,8 @@
 using System.Globalization;
 using CoreScope.Data;
 using CoreScope.Data.Backup;
+using CoreScope.Data.Connections;
+using CoreScope.Data.Offsite;
 using CoreScope.Data.Restore;
 using CoreScope.Data.Store;
 using Microsoft.Extensions.Options;
@@ -9,7 +11,8 @@ namespace CoreScope.Api.Restore;
 
 /// <summary>
 /// <c>dotnet CoreScope.Api.dll restore &lt;file&gt; [--database &lt;path&gt;] [--dry-run]</c>: the restore for a stopped
-/// server, or a live file too damaged to open. It builds a host with the same <c>AddCoreScopeData()</c> and calls the
+/// server, or a live file too damaged to open; with <c>--from-offsite {target}:{key}</c> instead of a file, the copy on
+/// an offsite target (the settings, appsettings.json and environment variables say where, as for the server). It builds a host with the same <c>AddCoreScopeData()</c> and calls the
 /// same <see cref="RestoreService"/> as <c>POST /api/admin/restore</c> (same checks, same safety copy); the host is not
 /// started, so nothing migrates or sweeps the live file first. Exit code and one line say how it went.
 /// </summary>
@@ -22,12 +25,14 @@ public static class RestoreCommand
     public const int Busy = 4;
     public const int NoSpace = 5;
 
-    private const string UsageText = "usage: dotnet CoreScope.Api.dll restore <file.db|file.db.gz> [--database <path>] [--dry-run]";
+    private const string UsageText =
+        "usage: dotnet CoreScope.Api.dll restore <file.db|file.db.gz> | --from-offsite <target>:<key> [--database <path>] [--dry-run]";
 
     public static async Task<int> RunAsync(string[] args)
     {
         string? file = null;
         string? database = null;
+        string? offsite = null;
         var dryRun = false;
         for (var index = 0; index < args.Length; index++)
         {
@@ -35,6 +40,9 @@ public static class RestoreCommand
             {
                 case "--database" when index + 1 < args.Length:
                     database = args[++index];
+                    break;
+                case "--from-offsite" when index + 1 < args.Length && offsite is null:
+                    offsite = args[++index];
                     break;
                 case "--dry-run":
                     dryRun = true;
@@ -51,13 +59,13 @@ public static class RestoreCommand
             }
         }
 
-        if (file is null)
+        if ((file is null) == (offsite is null))
         {
-            await Console.Error.WriteLineAsync("restore: name the backup file to restore; " + UsageText);
+            await Console.Error.WriteLineAsync("restore: name the backup file to restore, or --from-offsite, one of them; " + UsageText);
             return Usage;
         }
 
-        if (!File.Exists(file))
+        if (file is not null && !File.Exists(file))
         {
             await Console.Error.WriteLineAsync($"restore: {file} does not exist");
             return Usage;
@@ -83,12 +91,21 @@ public static class RestoreCommand
             // The safety copy goes into the backup store: its catalogue is read (never swept: a server may be writing a
             // backup beside this command) so that retention after the copy sees the backups already there.
             host.Services.GetRequiredService<BackupStore>().LoadCatalogue();
-            var restoreService = host.Services.GetRequiredService<RestoreService>();
-            await using var content = StagingFiles.OpenSequentialRead(file, StagingFiles.CopyBufferBytes);
-            var result = await restoreService.RestoreAsync(
-                content, Path.GetFileName(file), new RestoreRequest(dryRun, DeclaredLength: content.Length, AllowFileSwap: true), CancellationToken.None);
+            var result = offsite is not null
+                ? await RestoreOffsiteAsync(host.Services, offsite, dryRun)
+                : await RestoreFileAsync(host.Services, file!, dryRun);
             await Console.Out.WriteLineAsync(Describe(result));
             return Restored;
+        }
+        catch (Exception exception) when (exception is OffsiteNotConfiguredException or OffsiteBackupNotFoundException or OffsiteTargetException)
+        {
+            await Console.Error.WriteLineAsync("restore failed: " + exception.Message);
+            return exception switch
+            {
+                OffsiteTargetException => Failed,
+                OffsiteBackupNotFoundException => Refused,
+                _ => Usage,
+            };
         }
         catch (RestoreFailedException exception)
         {
@@ -111,6 +128,20 @@ public static class RestoreCommand
             await Console.Error.WriteLineAsync("restore failed: " + exception.Message.ReplaceLineEndings(" "));
             return Failed;
         }
+    }
+
+    private static async Task<RestoreResult> RestoreFileAsync(IServiceProvider services, string file, bool dryRun)
+    {
+        await using var content = StagingFiles.OpenSequentialRead(file, StagingFiles.CopyBufferBytes);
+        return await services.GetRequiredService<RestoreService>().RestoreAsync(
+            content, Path.GetFileName(file), new RestoreRequest(dryRun, DeclaredLength: content.Length, AllowFileSwap: true), CancellationToken.None);
+    }
+
+    // A new machine has no data folder yet: the database's folder is made, as the server's first start would.
+    private static Task<RestoreResult> RestoreOffsiteAsync(IServiceProvider services, string source, bool dryRun)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(services.GetRequiredService<DatabaseLocation>().FilePath)!);
+        return services.GetRequiredService<OffsiteRestore>().RestoreAsync(source, new RestoreRequest(dryRun, AllowFileSwap: true), decryptionKey: null, CancellationToken.None);
     }
 
     private static string Describe(RestoreResult result)

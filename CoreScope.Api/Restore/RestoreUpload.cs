@@ -11,8 +11,13 @@ public static class RestoreUpload
     public const string Sha256Header = "X-Backup-SHA256";
 
     /// <summary>The request's part of a <see cref="RestoreRequest"/>; a malformed header or a body beside <c>from</c> is a 400.</summary>
-    public static RestoreRequest ReadRequest(HttpRequest request, bool dryRun, bool fromStoredBackup)
+    public static RestoreRequest ReadRequest(HttpRequest request, bool dryRun, bool fromStoredBackup, bool bothSources = false)
     {
+        if (bothSources)
+        {
+            throw new RestoreFailedException(RestoreFailure.BadRequest, "Name one backup to restore: ?from={id} or ?offsite={target}:{key}, not both.");
+        }
+
         if (fromStoredBackup && request.ContentLength > 0)
         {
             throw new RestoreFailedException(RestoreFailure.BadRequest,

@@ -27,6 +27,10 @@ public sealed record BackupStatus(
     double? MaxAgeHours,
     bool Stale);
 
+/// <summary>What health says of one offsite target: its last copy that worked and its last that failed, since the server started.</summary>
+public sealed record OffsiteTargetStatus(
+    string Target, DateTimeOffset? LastSuccessAt, string? LastSuccessBackupId, DateTimeOffset? LastFailureAt, string? LastFailureReason, bool Failing);
+
 /// <summary>
 /// The record of what happened to backups, restores, drills and offsite copies, kept by whoever did them with one
 /// call each: health reads it (<see cref="Status"/>), the <c>CoreScope</c> meter publishes it for <c>/metrics</c>, and
@@ -71,6 +75,7 @@ public sealed class BackupActivity
     private string? _lastDrillOutcome;
     private string? _lastDrillBackupId;
     private DateTimeOffset? _lastDrillPassedAt;
+    private readonly Dictionary<string, OffsiteTargetStatus> _offsite = new(StringComparer.Ordinal);
     private int? _storedCount;
     private long? _storedBytes;
 
@@ -210,6 +215,12 @@ public sealed class BackupActivity
     public void RecordOffsiteSucceeded(string target, string backupId)
     {
         var label = TargetLabel(target);
+        lock (_lock)
+        {
+            var known = _offsite.GetValueOrDefault(label) ?? new OffsiteTargetStatus(label, null, null, null, null, false);
+            _offsite[label] = known with { LastSuccessAt = _timeProvider.GetUtcNow(), LastSuccessBackupId = backupId, Failing = false };
+        }
+
         _offsiteCopies.Add(1, new KeyValuePair<string, object?>("target", label), new KeyValuePair<string, object?>(OutcomeTag, "success"));
         _alerts.Succeeded(AlertSubject.Offsite, label, backupId, $"backup {backupId} copied to {label}");
     }
@@ -218,8 +229,23 @@ public sealed class BackupActivity
     public void RecordOffsiteFailed(string target, string backupId, string reason)
     {
         var label = TargetLabel(target);
+        lock (_lock)
+        {
+            var known = _offsite.GetValueOrDefault(label) ?? new OffsiteTargetStatus(label, null, null, null, null, false);
+            _offsite[label] = known with { LastFailureAt = _timeProvider.GetUtcNow(), LastFailureReason = reason, Failing = true };
+        }
+
         _offsiteCopies.Add(1, new KeyValuePair<string, object?>("target", label), new KeyValuePair<string, object?>(OutcomeTag, "failure"));
         _alerts.Failed(AlertSubject.Offsite, label, backupId, reason);
+    }
+
+    /// <summary>Each offsite target that copied or failed to copy since the server started, by name.</summary>
+    public IReadOnlyList<OffsiteTargetStatus> OffsiteStatus()
+    {
+        lock (_lock)
+        {
+            return _offsite.Values.OrderBy(status => status.Target, StringComparer.Ordinal).ToList();
+        }
     }
 
     /// <summary>What the store holds now; the store calls it at start and after every change (store, delete, retention).</summary>

@@ -60,6 +60,10 @@ public sealed record BackupManifest
     /// <summary>The last restore drill's verdict (<see cref="BackupDrill"/>); null until the backup is drilled.</summary>
     public BackupDrill? Drill { get; init; }
 
+    /// <summary>The copies of this backup that offsite targets confirmed (docs/offsite.md); absent until the first one.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<OffsiteCopy>? Offsite { get; init; }
+
     /// <summary>Members this version does not know, kept so that rewriting a manifest never drops them.</summary>
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Extensions { get; init; }
@@ -67,6 +71,22 @@ public sealed record BackupManifest
     /// <summary>A backup worth keeping: on disk as written, and not found damaged when it was checked.</summary>
     [JsonIgnore]
     public bool IsGood => Status == StoredBackupStatus.Ok && (Integrity is null || Integrity == "ok");
+}
+
+/// <summary>
+/// One copy of a stored backup on an offsite target, written into the manifest once the target confirmed it.
+/// </summary>
+/// <param name="Target"><c>s3</c> or <c>azureblob</c>.</param>
+/// <param name="Key">The full object key or blob name, prefix included.</param>
+/// <param name="SizeBytes">The size of the object as sent.</param>
+/// <param name="Sha256">The SHA-256 of the object as sent, lower-case hex; the manifest's own <c>sha256</c> is the stored file's, and
+/// the two are equal unless the copy was transformed (encrypted) before it left.</param>
+/// <param name="ConfirmedAt">When the target confirmed the whole object, UTC.</param>
+public sealed record OffsiteCopy(string Target, string Key, long SizeBytes, string Sha256, DateTime ConfirmedAt)
+{
+    /// <summary>Members a later version adds (the encryption's), kept when this version rewrites the manifest.</summary>
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? Extensions { get; init; }
 }
 
 /// <summary>What the store found of a backup on disk. Anything but <see cref="Ok"/> is listed and never served.</summary>

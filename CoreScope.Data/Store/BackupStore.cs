@@ -413,6 +413,7 @@ public sealed class BackupStore
                 snapshotMs, integrityMs, flushStartedMs - snapshotMs - integrityMs, hashStartedMs - flushStartedMs, hashMs);
             ApplyRetention();
             ReportCatalogue();
+            AnnounceStored(manifest);
             return manifest;
         }
         catch (Exception exception) when (exception is not BackupBusyException)
@@ -523,6 +524,36 @@ public sealed class BackupStore
         createdAt.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture) + "-" +
         Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3));
 
+    /// <summary>
+    /// Writes into a stored backup's manifest that <paramref name="copy"/> is on its target (replacing an older entry
+    /// for the same target), or, with <paramref name="copy"/> null, that <paramref name="target"/> holds it no more.
+    /// The manifest is rewritten the way it was first written (<c>.partial</c>, fsync, rename), from the catalogue's
+    /// entry and under the catalogue's gate, so a drill's verdict or a delete that lands at the same moment is neither
+    /// lost nor undone (a few KB and one fsync). Returns the manifest as written, or null when the backup is gone or
+    /// damaged (nothing is written then).
+    /// </summary>
+    public BackupManifest? SetOffsiteCopy(string id, string target, OffsiteCopy? copy)
+    {
+        lock (_gate)
+        {
+            var current = _catalogue.GetValueOrDefault(id);
+            if (current is null || current.Status != StoredBackupStatus.Ok)
+            {
+                return null;
+            }
+
+            var others = (current.Offsite ?? []).Where(existing => existing.Target != target);
+            var copies = (copy is null ? others : others.Append(copy)).ToList();
+            var updated = current with { Offsite = copies.Count == 0 ? null : copies };
+            RewriteManifest(updated);
+            _catalogue[id] = updated;
+            return updated;
+        }
+    }
+
+    /// <summary>Raised after a backup is stored (file renamed, manifest written); offsite copies start from here. Never fails the backup.</summary>
+    public event Action<BackupManifest>? BackupStored;
+
     // SQLite's files beside a partial copy: VACUUM INTO journals its target and leaves the -journal when it fails
     // (seen when the disk filled up), and a pages copy keeps the live database's WAL flag, so the read-only connections
     // that counted and checked it left an empty -wal and -shm. Nothing writes to a copy once it is complete, so there
@@ -535,6 +566,19 @@ public sealed class BackupStore
         {
             StagingFiles.TryDelete(wal.FullName);
             StagingFiles.TryDelete(databaseFile + "-shm");
+        }
+    }
+
+    // A listener's failure is logged, never the backup's: the backup is on disk and its manifest written.
+    private void AnnounceStored(BackupManifest manifest)
+    {
+        try
+        {
+            BackupStored?.Invoke(manifest);
+        }
+        catch (Exception exception)
+        {
+            _logger.LogError(exception, "A listener of stored backups failed for {Id}; the backup itself is kept", manifest.Id);
         }
     }
 
@@ -567,6 +611,21 @@ public sealed class BackupStore
         }
 
         File.Move(partial, path);
+    }
+
+    // A manifest written again (offsite copies): fsync and rename over the old one, from a .partial of its own so that
+    // a drill writing its verdict at the same moment never shares one. Called under the gate.
+    private void RewriteManifest(BackupManifest manifest)
+    {
+        var path = Path.Combine(Folder, StoreFiles.Manifest(manifest.Id));
+        var partial = path + ".offsite" + StoreFiles.PartialSuffix;
+        using (var stream = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            JsonSerializer.Serialize(stream, manifest, ManifestJson);
+            stream.Flush(flushToDisk: true);
+        }
+
+        File.Move(partial, path, overwrite: true);
     }
 
     /// <summary>Applies the retention policy to the good backups on disk; damaged ones are left for the operator.</summary>
