@@ -198,41 +198,23 @@ public sealed class BackupStore
     /// was drilled stays deleted (<see cref="StoredBackupNotFoundException"/>); one without a readable manifest keeps
     /// the verdict in the catalogue only, since there is no manifest to add it to.
     /// </summary>
-    public async Task<BackupManifest> RecordDrillAsync(string id, BackupDrill drill, CancellationToken cancellationToken)
+    public Task<BackupManifest> RecordDrillAsync(string id, BackupDrill drill, CancellationToken cancellationToken)
     {
-        var current = Get(id);
-        if (current.Status is StoredBackupStatus.MissingManifest or StoredBackupStatus.UnreadableManifest)
-        {
-            lock (_gate)
-            {
-                return _catalogue.TryGetValue(id, out var listed) ? _catalogue[id] = listed with { Drill = drill } : throw new StoredBackupNotFoundException(id);
-            }
-        }
-
-        var path = Path.Combine(Folder, StoreFiles.Manifest(id));
-        var partial = StoreFiles.Partial(path);
-        await using (var stream = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 4096, FileOptions.Asynchronous))
-        {
-            await JsonSerializer.SerializeAsync(stream, current with { Drill = drill }, ManifestJson, cancellationToken);
-            stream.Flush(flushToDisk: true);
-        }
-
-        BackupManifest updated;
+        cancellationToken.ThrowIfCancellationRequested();
         lock (_gate)
         {
-            // Under the gate, so a delete or retention pass that ran meanwhile is not undone by a manifest without its file.
-            if (!_catalogue.TryGetValue(id, out var listed))
+            // Under the gate, from the catalogue's entry as it is now: an offsite copy recorded meanwhile is kept, and a
+            // delete or retention pass that ran meanwhile is not undone by a manifest without its file.
+            var listed = _catalogue.GetValueOrDefault(id) ?? throw new StoredBackupNotFoundException(id);
+            var updated = listed with { Drill = drill };
+            if (listed.Status is not (StoredBackupStatus.MissingManifest or StoredBackupStatus.UnreadableManifest))
             {
-                StagingFiles.TryDelete(partial);
-                throw new StoredBackupNotFoundException(id);
+                RewriteManifest(updated);
             }
 
-            File.Move(partial, path, overwrite: true);
-            updated = _catalogue[id] = listed with { Drill = drill };
+            _catalogue[id] = updated;
+            return Task.FromResult(updated);
         }
-
-        StoreFiles.FlushFolder(Folder);
-        return updated;
     }
 
     /// <summary>
@@ -615,10 +597,12 @@ public sealed class BackupStore
 
     // A manifest written again (offsite copies): fsync and rename over the old one, from a .partial of its own so that
     // a drill writing its verdict at the same moment never shares one. Called under the gate.
+    // Rewrites a stored backup's manifest (a drill's verdict, an offsite copy); called under the gate, so two updates of
+    // one manifest never race, each starting from the catalogue's entry. A small JSON file: fsynced, then renamed.
     private void RewriteManifest(BackupManifest manifest)
     {
         var path = Path.Combine(Folder, StoreFiles.Manifest(manifest.Id));
-        var partial = path + ".offsite" + StoreFiles.PartialSuffix;
+        var partial = StoreFiles.Partial(path);
         using (var stream = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None))
         {
             JsonSerializer.Serialize(stream, manifest, ManifestJson);
@@ -626,6 +610,7 @@ public sealed class BackupStore
         }
 
         File.Move(partial, path, overwrite: true);
+        StoreFiles.FlushFolder(Folder);
     }
 
     /// <summary>Applies the retention policy to the good backups on disk; damaged ones are left for the operator.</summary>
