@@ -109,7 +109,7 @@ public sealed class RestoreOfflineCommandTests : WorkspaceTests
         var (exitCode, _, error) = await RunRestoreAsync("--database", Path.Combine(Workspace.Root, "x.db"));
 
         exitCode.Should().Be(2);
-        error.Should().Contain("usage: dotnet CoreScope.Api.dll restore <file.db|file.db.gz> [--database <path>]");
+        error.Should().Contain("usage: dotnet CoreScope.Api.dll restore <file.db|file.db.gz>").And.Contain("[--database <path>]");
     }
 
     private async Task<string> GunzipAsync(string gzipFile)
