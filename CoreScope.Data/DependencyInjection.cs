@@ -5,6 +5,7 @@ using CoreScope.Data.Diagnostics;
 using CoreScope.Data.Drills;
 using CoreScope.Data.Notify;
 using CoreScope.Data.Offsite;
+using CoreScope.Data.Offsite.Encryption;
 using CoreScope.Data.Options;
 using CoreScope.Data.Packets;
 using CoreScope.Data.Reads;
@@ -78,8 +79,9 @@ public static class DependencyInjection
         services.AddSingleton<IValidateOptions<OffsiteAzureBlobOptions>, OffsiteAzureBlobOptionsValidator>();
         services.AddSingleton<OffsiteTargets>();
 
-        // Plain copies; the OpenPGP encryption replaces this registration when a public key is configured.
-        services.TryAddSingleton<IOffsitePayloads, PlainOffsitePayloads>();
+        // Plain copies, or encrypted to the operator's OpenPGP key when one is configured; a bad key file stops the start.
+        services.AddOffsiteEncryption();
+        services.TryAddSingleton<IOffsitePayloads, OffsitePayloads>();
         services.AddSingleton<OffsiteCatalogue>();
         services.AddSingleton<OffsiteUploader>();
         services.AddSingleton<OffsiteRestore>();

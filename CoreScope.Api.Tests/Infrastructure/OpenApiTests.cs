@@ -27,6 +27,21 @@ public sealed class OpenApiTests : WorkspaceTests
     }
 
     [Test]
+    public async Task OpenApi_DescribesTheRestoreBody_TheFileOrTheOffsiteDecryptionKey()
+    {
+        using var client = CreateServer().CreateClient(key: null);
+
+        using var document = JsonDocument.Parse(await client.GetStringAsync("/api/openapi"));
+
+        var content = document.RootElement.GetProperty("paths").GetProperty("/api/admin/restore").GetProperty("post")
+            .GetProperty("requestBody").GetProperty("content");
+        content.GetProperty("application/octet-stream").GetProperty("schema").GetProperty("format").GetString().Should().Be("binary");
+        var key = content.GetProperty("application/json").GetProperty("schema");
+        key.GetProperty("properties").EnumerateObject().Select(property => property.Name).Should().BeEquivalentTo("privateKey", "passphrase");
+        key.GetProperty("required").EnumerateArray().Select(name => name.GetString()).Should().Equal("privateKey");
+    }
+
+    [Test]
     public async Task SwaggerUi_IsServedAtApiDocs()
     {
         using var client = CreateServer().CreateClient(key: null);

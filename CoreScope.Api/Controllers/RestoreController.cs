@@ -19,7 +19,10 @@ public sealed class RestoreController(RestoreService restoreService, OffsiteRest
     /// check runs before anything changes; a safety copy is stored first and named in the answer.
     /// </summary>
     /// <param name="from">The id of a stored backup to restore instead of a body.</param>
-    /// <param name="offsite">A copy on an offsite target to restore instead, as <c>{target}:{key}</c> (GET /api/offsite/backups lists them).</param>
+    /// <param name="offsite">
+    /// A copy on an offsite target to restore instead, as <c>{target}:{key}</c> (GET /api/offsite/backups lists them).
+    /// An encrypted copy takes its private key and passphrase as a JSON body (<see cref="OffsiteRestoreKey"/>), for this request only.
+    /// </param>
     /// <param name="dryRun">Run every check and stop: nothing changes.</param>
     /// <param name="cancellationToken">Ends the request when the client goes away (until the copy into the live file starts).</param>
     [HttpPost("restore")]
@@ -37,8 +40,10 @@ public sealed class RestoreController(RestoreService restoreService, OffsiteRest
     [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status502BadGateway)]
     public async Task<RestoreResponse> Restore([FromQuery] string? from, [FromQuery] string? offsite, [FromQuery] bool dryRun, CancellationToken cancellationToken)
     {
-        var request = RestoreUpload.ReadRequest(Request, dryRun, fromStoredBackup: from is not null || offsite is not null, bothSources: from is not null && offsite is not null);
-        var result = offsite is not null ? await offsiteRestore.RestoreAsync(offsite, request, decryptionKey: null, cancellationToken)
+        var request = RestoreUpload.ReadRequest(
+            Request, dryRun, fromStoredBackup: from is not null || offsite is not null, bothSources: from is not null && offsite is not null, keyBody: offsite is not null);
+        var result = offsite is not null
+            ? await offsiteRestore.RestoreAsync(offsite, request, await OffsiteRestoreKey.ReadAsync(Request, cancellationToken), cancellationToken)
             : from is not null ? await restoreService.RestoreStoredAsync(from, request, cancellationToken)
             : await restoreService.RestoreAsync(RestoreUpload.Body(Request, options.Value.MaxUploadMB), "upload", request, cancellationToken);
         return RestoreResponse.From(result);

@@ -1,5 +1,6 @@
 using CoreScope.Api.ApiDocs;
 using CoreScope.Api.Filters;
+using CoreScope.Api.Restore;
 using NSwag;
 
 namespace CoreScope.Api.Infrastructure;
@@ -23,6 +24,7 @@ public static class OpenApiExtensions
                 Description = "The admin key configured in CoreScope:ApiKey.",
             });
             document.OperationProcessors.Add(new ApiKeyOperationProcessor(ApiKeyScheme));
+            document.OperationProcessors.Add(new RestoreBodyOperationProcessor());
         });
 
     /// <summary>

@@ -15,7 +15,8 @@ public sealed class RestoreAuditMiddleware(RequestDelegate next, ILogger<Restore
         var countingBody = new CountingReadStream(context.Request.Body);
         context.Request.Body = countingBody;
         var dryRun = string.Equals(context.Request.Query["dryRun"], "true", StringComparison.OrdinalIgnoreCase);
-        var source = context.Request.Query.ContainsKey("from") ? "stored" : "upload";
+        // The body's bytes are counted, never kept: an offsite restore's body is the operator's private key.
+        var source = context.Request.Query.ContainsKey("offsite") ? "offsite" : context.Request.Query.ContainsKey("from") ? "stored" : "upload";
 
         context.Response.OnCompleted(() =>
         {

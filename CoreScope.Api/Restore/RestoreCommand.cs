@@ -3,6 +3,7 @@ using CoreScope.Data;
 using CoreScope.Data.Backup;
 using CoreScope.Data.Connections;
 using CoreScope.Data.Offsite;
+using CoreScope.Data.Offsite.Encryption;
 using CoreScope.Data.Restore;
 using CoreScope.Data.Store;
 using Microsoft.Extensions.Options;
@@ -12,7 +13,8 @@ namespace CoreScope.Api.Restore;
 /// <summary>
 /// <c>dotnet CoreScope.Api.dll restore &lt;file&gt; [--database &lt;path&gt;] [--dry-run]</c>: the restore for a stopped
 /// server, or a live file too damaged to open; with <c>--from-offsite {target}:{key}</c> instead of a file, the copy on
-/// an offsite target (the settings, appsettings.json and environment variables say where, as for the server). It builds a host with the same <c>AddCoreScopeData()</c> and calls the
+/// an offsite target (the settings, appsettings.json and environment variables say where, as for the server), decrypted
+/// with <c>--private-key-file</c> and <c>--passphrase-file</c> when it is encrypted. It builds a host with the same <c>AddCoreScopeData()</c> and calls the
 /// same <see cref="RestoreService"/> as <c>POST /api/admin/restore</c> (same checks, same safety copy); the host is not
 /// started, so nothing migrates or sweeps the live file first. Exit code and one line say how it went.
 /// </summary>
@@ -26,13 +28,15 @@ public static class RestoreCommand
     public const int NoSpace = 5;
 
     private const string UsageText =
-        "usage: dotnet CoreScope.Api.dll restore <file.db|file.db.gz> | --from-offsite <target>:<key> [--database <path>] [--dry-run]";
+        "usage: dotnet CoreScope.Api.dll restore <file.db|file.db.gz> | --from-offsite <target>:<key> [--private-key-file <path> [--passphrase-file <path>]] [--database <path>] [--dry-run]";
 
     public static async Task<int> RunAsync(string[] args)
     {
         string? file = null;
         string? database = null;
         string? offsite = null;
+        string? privateKeyFile = null;
+        string? passphraseFile = null;
         var dryRun = false;
         for (var index = 0; index < args.Length; index++)
         {
@@ -43,6 +47,12 @@ public static class RestoreCommand
                     break;
                 case "--from-offsite" when index + 1 < args.Length && offsite is null:
                     offsite = args[++index];
+                    break;
+                case "--private-key-file" when index + 1 < args.Length:
+                    privateKeyFile = args[++index];
+                    break;
+                case "--passphrase-file" when index + 1 < args.Length:
+                    passphraseFile = args[++index];
                     break;
                 case "--dry-run":
                     dryRun = true;
@@ -62,6 +72,24 @@ public static class RestoreCommand
         if ((file is null) == (offsite is null))
         {
             await Console.Error.WriteLineAsync("restore: name the backup file to restore, or --from-offsite, one of them; " + UsageText);
+            return Usage;
+        }
+
+        if (offsite is null && (privateKeyFile ?? passphraseFile) is not null)
+        {
+            await Console.Error.WriteLineAsync("restore: --private-key-file and --passphrase-file go with --from-offsite; " + UsageText);
+            return Usage;
+        }
+
+        if (passphraseFile is not null && privateKeyFile is null)
+        {
+            await Console.Error.WriteLineAsync("restore: --passphrase-file needs --private-key-file; " + UsageText);
+            return Usage;
+        }
+
+        foreach (var keyFile in new[] { privateKeyFile, passphraseFile }.OfType<string>().Where(path => !File.Exists(path)))
+        {
+            await Console.Error.WriteLineAsync($"restore: {keyFile} does not exist");
             return Usage;
         }
 
@@ -92,7 +120,7 @@ public static class RestoreCommand
             // backup beside this command) so that retention after the copy sees the backups already there.
             host.Services.GetRequiredService<BackupStore>().LoadCatalogue();
             var result = offsite is not null
-                ? await RestoreOffsiteAsync(host.Services, offsite, dryRun)
+                ? await RestoreOffsiteAsync(host.Services, offsite, await ReadKeyAsync(privateKeyFile, passphraseFile), dryRun)
                 : await RestoreFileAsync(host.Services, file!, dryRun);
             await Console.Out.WriteLineAsync(Describe(result));
             return Restored;
@@ -109,6 +137,7 @@ public static class RestoreCommand
         }
         catch (RestoreFailedException exception)
         {
+            // The message names key ids at most, never the key or the passphrase (OffsitePayloads).
             await Console.Error.WriteLineAsync("restore failed: " + exception.Message);
             return exception.Failure switch
             {
@@ -138,10 +167,24 @@ public static class RestoreCommand
     }
 
     // A new machine has no data folder yet: the database's folder is made, as the server's first start would.
-    private static Task<RestoreResult> RestoreOffsiteAsync(IServiceProvider services, string source, bool dryRun)
+    private static Task<RestoreResult> RestoreOffsiteAsync(IServiceProvider services, string source, OffsiteDecryptionKey? key, bool dryRun)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(services.GetRequiredService<DatabaseLocation>().FilePath)!);
-        return services.GetRequiredService<OffsiteRestore>().RestoreAsync(source, new RestoreRequest(dryRun, AllowFileSwap: true), decryptionKey: null, CancellationToken.None);
+        return services.GetRequiredService<OffsiteRestore>().RestoreAsync(source, new RestoreRequest(dryRun, AllowFileSwap: true), key, CancellationToken.None);
+    }
+
+    // From files, not arguments: a command line is visible to every user of the box (ps) and lands in shell history.
+    // The passphrase file's first line is the passphrase, as for gpg --passphrase-file: the line break that echo or an
+    // editor adds is not part of it.
+    private static async Task<OffsiteDecryptionKey?> ReadKeyAsync(string? privateKeyFile, string? passphraseFile)
+    {
+        if (privateKeyFile is null)
+        {
+            return null;
+        }
+
+        var passphrase = passphraseFile is null ? "" : (await File.ReadAllTextAsync(passphraseFile)).Split('\n')[0].TrimEnd('\r');
+        return new OffsiteDecryptionKey(await File.ReadAllTextAsync(privateKeyFile), passphrase);
     }
 
     private static string Describe(RestoreResult result)

@@ -11,14 +11,15 @@ public static class RestoreUpload
     public const string Sha256Header = "X-Backup-SHA256";
 
     /// <summary>The request's part of a <see cref="RestoreRequest"/>; a malformed header or a body beside <c>from</c> is a 400.</summary>
-    public static RestoreRequest ReadRequest(HttpRequest request, bool dryRun, bool fromStoredBackup, bool bothSources = false)
+    /// <paramref name="keyBody"/>: an offsite restore, whose body may carry the decryption key as JSON (<see cref="OffsiteRestoreKey"/>).
+    public static RestoreRequest ReadRequest(HttpRequest request, bool dryRun, bool fromStoredBackup, bool bothSources = false, bool keyBody = false)
     {
         if (bothSources)
         {
             throw new RestoreFailedException(RestoreFailure.BadRequest, "Name one backup to restore: ?from={id} or ?offsite={target}:{key}, not both.");
         }
 
-        if (fromStoredBackup && request.ContentLength > 0)
+        if (fromStoredBackup && request.ContentLength > 0 && !(keyBody && request.HasJsonContentType()))
         {
             throw new RestoreFailedException(RestoreFailure.BadRequest,
                 "Send either a body to restore or ?from={id} naming a stored backup, not both.");

@@ -8,7 +8,9 @@ namespace CoreScope.Data.Offsite;
 /// <param name="FilePath">The file to send: the stored file itself, or a transformed copy in the work folder.</param>
 /// <param name="ObjectName">Its name under the target's prefix, such as <c>corescope-backup-{id}.db.gz</c>.</param>
 /// <param name="Extensions">Members the manifest's <c>offsite</c> entry gets besides the five of every copy (the encryption's own).</param>
-public sealed record OffsitePayload(string FilePath, string ObjectName, IReadOnlyDictionary<string, JsonElement>? Extensions = null);
+/// <param name="Sha256">The SHA-256 of <paramref name="FilePath"/> when the transform wrote it (lowercase hex): what the upload must have sent.</param>
+public sealed record OffsitePayload(
+    string FilePath, string ObjectName, IReadOnlyDictionary<string, JsonElement>? Extensions = null, string? Sha256 = null);
 
 /// <summary>
 /// The seam where a stored file can be transformed before it leaves the box and after it comes back (the OpenPGP
@@ -26,14 +28,4 @@ public interface IOffsitePayloads
     /// <paramref name="key"/> is what the operator supplied for this restore alone, to decrypt with (null when none was).
     /// </summary>
     Task<string> OpenAsync(OffsiteCopy copy, string downloadedFile, string workFolder, OffsiteDecryptionKey? key, CancellationToken cancellationToken);
-}
-
-/// <summary>Copies leave as they are stored: the same bytes under the same name.</summary>
-public sealed class PlainOffsitePayloads : IOffsitePayloads
-{
-    public Task<OffsitePayload> PrepareAsync(BackupManifest manifest, string storedFile, string workFolder, CancellationToken cancellationToken) =>
-        Task.FromResult(new OffsitePayload(storedFile, manifest.FileName));
-
-    public Task<string> OpenAsync(OffsiteCopy copy, string downloadedFile, string workFolder, OffsiteDecryptionKey? key, CancellationToken cancellationToken) =>
-        Task.FromResult(downloadedFile);
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using CoreScope.Data.Backup;
 using CoreScope.Data.Diagnostics;
+using CoreScope.Data.Offsite.Encryption;
 using CoreScope.Data.Options;
 using CoreScope.Data.Store;
 using Microsoft.Extensions.Logging;
@@ -154,13 +155,14 @@ public sealed class OffsiteUploader : IDisposable
             var stopwatch = Stopwatch.StartNew();
             var stored = await _store.OpenForDownloadAsync(backupId, cancellationToken);
             using var work = SnapshotFolders.Create(_tempDirectory);
-            var payload = await _payloads.PrepareAsync(stored.Manifest, stored.Path, work.Path, cancellationToken);
+            var payload = await PrepareAsync(target, stored, work.Path, cancellationToken);
             var key = target.Prefix + payload.ObjectName;
             var upload = await target.UploadFileAsync(payload.FilePath, key, cancellationToken);
-            if (payload.FilePath == stored.Path && upload.Sha256 != stored.Manifest.Sha256)
+            var expectedSha256 = payload.Sha256 ?? (payload.FilePath == stored.Path ? stored.Manifest.Sha256 : null);
+            if (expectedSha256 is not null && !string.Equals(upload.Sha256, expectedSha256, StringComparison.OrdinalIgnoreCase))
             {
                 throw new OffsiteTargetException(target.Name,
-                    $"The stored file of backup {backupId} changed while it was sent (SHA-256 {upload.Sha256}, its manifest says {stored.Manifest.Sha256}).",
+                    $"The file of backup {backupId} changed while it was sent (SHA-256 {upload.Sha256}, expected {expectedSha256}).",
                     retryable: true);
             }
 
@@ -192,6 +194,20 @@ public sealed class OffsiteUploader : IDisposable
         finally
         {
             gate.Release();
+        }
+    }
+
+    // A public key that expired or was replaced by an unusable one since start fails the copy like a refused
+    // credential: reported at once with what to fix, not retried, and the local backup untouched.
+    private async Task<OffsitePayload> PrepareAsync(IOffsiteTarget target, StoredBackupFile stored, string workFolder, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _payloads.PrepareAsync(stored.Manifest, stored.Path, workFolder, cancellationToken);
+        }
+        catch (OffsiteEncryptionKeyException exception)
+        {
+            throw new OffsiteTargetException(target.Name, exception.Message, retryable: false, exception);
         }
     }
 

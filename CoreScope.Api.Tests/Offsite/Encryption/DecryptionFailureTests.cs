@@ -3,7 +3,7 @@ using CoreScope.Data.Offsite.Encryption;
 namespace CoreScope.Api.Tests.Offsite.Encryption;
 
 /// <summary>
-/// docs/offsite-encryption.md, "Restoring an encrypted copy": an altered or cut-short file fails with nothing left
+/// docs/offsite.md "Encryption", "Restoring an encrypted copy": an altered or cut-short file fails with nothing left
 /// behind; a wrong passphrase or key is the operator's input, its own exception, and neither key nor passphrase is
 /// in a message or the log.
 /// </summary>

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Time.Testing;
 namespace CoreScope.Api.Tests.Offsite.Encryption;
 
 /// <summary>
-/// docs/offsite-encryption.md, "What goes on the box": <c>CoreScope:Offsite:Encrypt:PublicKeyFile</c> is read at
+/// docs/offsite.md "Encryption", "What goes on the box": <c>CoreScope:Offsite:Encrypt:PublicKeyFile</c> is read at
 /// start, and a file that cannot be encrypted to stops the server with one line naming the setting and the file.
 /// </summary>
 public sealed class EncryptionKeyFileTests : EncryptionTests

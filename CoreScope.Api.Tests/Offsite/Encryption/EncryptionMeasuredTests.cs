@@ -4,7 +4,7 @@ using CoreScope.Data.Offsite.Encryption;
 namespace CoreScope.Api.Tests.Offsite.Encryption;
 
 /// <summary>
-/// docs/offsite-encryption.md, "Measured": encryption and decryption stream with fixed buffers, so a file of any size
+/// docs/offsite.md "Encryption", "Measured": encryption and decryption stream with fixed buffers, so a file of any size
 /// costs the same memory; the throughput is printed, never asserted (the machine decides it). Encryption allocates
 /// next to nothing per byte; decryption's garbage grows with the file (BouncyCastle's cipher stream allocates two small
 /// arrays per 16-byte block as it reads), but it dies young, so the heap itself stays flat.
@@ -30,7 +30,7 @@ public sealed class EncryptionMeasuredTests : EncryptionTests
     }
 
     [Test]
-    [Explicit("A measurement for docs/offsite-encryption.md: 1 GiB each way, several seconds of disk and CPU.")]
+    [Explicit("A measurement for docs/offsite.md (Encryption): 1 GiB each way, several seconds of disk and CPU.")]
     public async Task EncryptAndDecrypt_1GiB_Throughput() => await MeasureAsync(1024 * MiB);
 
     private async Task<(Measurement Encrypting, Measurement Decrypting)> MeasureAsync(long bytes)

@@ -3,7 +3,7 @@ using CoreScope.Data.Offsite.Encryption;
 namespace CoreScope.Api.Tests.Offsite.Encryption;
 
 /// <summary>
-/// docs/offsite-encryption.md, "Decrypting by hand" and "The manifest's two SHA-256": what we encrypt, Debian's gpg
+/// docs/offsite.md "Encryption", "Decrypting by hand" and "The manifest's two SHA-256": what we encrypt, Debian's gpg
 /// decrypts to the same bytes; what gpg encrypts, we decrypt with the exported private key and its passphrase.
 /// </summary>
 public sealed class EncryptionRoundTripTests : EncryptionTests

@@ -60,7 +60,7 @@ public sealed class OffsiteEncryption(
         foreach (var recipient in recipients.Where(recipient => recipient.ExpiresAt - now < ExpiryWarning))
         {
             logger.LogWarning(
-                "The offsite encryption key {Fingerprint} expires on {ExpiresAt:u}; after that offsite copies fail. Extend it and export it again (docs/offsite-encryption.md)",
+                "The offsite encryption key {Fingerprint} expires on {ExpiresAt:u}; after that offsite copies fail. Extend it and export it again (docs/offsite.md, Encryption)",
                 recipient.Fingerprint, recipient.ExpiresAt);
         }
 

@@ -5,7 +5,7 @@ namespace CoreScope.Data.Offsite.Encryption;
 
 /// <summary>
 /// Whether offsite copies are encrypted, and to whom (section <c>CoreScope:Offsite:Encrypt</c>). Meanings and key
-/// handling: docs/offsite-encryption.md.
+/// handling: docs/offsite.md "Encryption".
 /// </summary>
 public sealed class OffsiteEncryptionOptions
 {
