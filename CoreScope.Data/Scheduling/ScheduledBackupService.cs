@@ -36,39 +36,7 @@ public sealed class ScheduledBackupService(
             return;
         }
 
-        var after = timeProvider.GetUtcNow();
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            if (schedule.Next(after) is not { } next)
-            {
-                logger.LogWarning("The backup schedule {Schedule} has no further run", _options.Schedule);
-                activity.SetNextScheduledAt(null);
-                return;
-            }
-
-            activity.SetNextScheduledAt(next);
-
-            // The timer is set before the line is logged, so whoever reads the line (a test moving the clock) finds it set.
-            var wait = next - timeProvider.GetUtcNow();
-            var due = wait > TimeSpan.Zero ? Task.Delay(wait, timeProvider, stoppingToken) : Task.CompletedTask;
-            logger.LogInformation("Next scheduled backup at {Next:O} ({TimeZone})", next, schedule.TimeZone.Id);
-            await due;
-
-            try
-            {
-                await RunAsync(next, stoppingToken);
-            }
-            catch (Exception exception) when (exception is not OperationCanceledException)
-            {
-                // An exception out of a BackgroundService stops the whole host; one bad night must not stop the server.
-                logger.LogError(exception, "Scheduled backup of {Planned:O} failed unexpectedly; the schedule goes on", next);
-            }
-
-            // From the later of the planned time and now: a run that took longer than the interval skips the runs it
-            // overlapped instead of starting them all at once.
-            var now = timeProvider.GetUtcNow();
-            after = now > next ? now : next;
-        }
+        await CronLoop.RunAsync(schedule, _options.Schedule!, "backup", timeProvider, logger, activity.SetNextScheduledAt, RunAsync, stoppingToken);
     }
 
     /// <summary>One scheduled run: skip when nothing changed, else store, retrying failures with backoff.</summary>

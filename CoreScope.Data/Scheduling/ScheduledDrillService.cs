@@ -30,34 +30,7 @@ public sealed class ScheduledDrillService(
             return;
         }
 
-        var after = timeProvider.GetUtcNow();
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            if (schedule.Next(after) is not { } next)
-            {
-                logger.LogWarning("The drill schedule {Schedule} has no further run", _options.DrillSchedule);
-                return;
-            }
-
-            // The timer is set before the line is logged, so whoever reads the line (a test moving the clock) finds it set.
-            var wait = next - timeProvider.GetUtcNow();
-            var due = wait > TimeSpan.Zero ? Task.Delay(wait, timeProvider, stoppingToken) : Task.CompletedTask;
-            logger.LogInformation("Next scheduled drill at {Next:O} ({TimeZone})", next, schedule.TimeZone.Id);
-            await due;
-
-            try
-            {
-                await RunAsync(next, stoppingToken);
-            }
-            catch (Exception exception) when (exception is not OperationCanceledException)
-            {
-                // An exception out of a BackgroundService stops the whole host; one bad night must not stop the server.
-                logger.LogError(exception, "Scheduled drill of {Planned:O} failed unexpectedly; the schedule goes on", next);
-            }
-
-            var now = timeProvider.GetUtcNow();
-            after = now > next ? now : next;
-        }
+        await CronLoop.RunAsync(schedule, _options.DrillSchedule!, "drill", timeProvider, logger, _ => { }, RunAsync, stoppingToken);
     }
 
     private async Task RunAsync(DateTimeOffset planned, CancellationToken stoppingToken)
