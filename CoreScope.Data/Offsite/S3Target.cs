@@ -70,22 +70,7 @@ public sealed class S3Target : IOffsiteTarget, IDisposable
         using var parts = new FileParts(localPath, _partSizeBytes);
         if (parts.PartCount == 1)
         {
-            var content = await parts.ReadNextAsync(cancellationToken);
-            await CallAsync(async () =>
-            {
-                using var body = FileParts.AsStream(content);
-                var response = await _client.PutObjectAsync(new PutObjectRequest
-                {
-                    BucketName = _bucket,
-                    Key = key,
-                    InputStream = body,
-                    AutoCloseStream = false,
-                    ContentType = "application/octet-stream",
-                    MD5Digest = Md5Base64(content.Span),
-                    UseChunkEncoding = false,
-                }, cancellationToken);
-                CheckEtag(response.ETag, content.Span, key, 1);
-            }, cancellationToken);
+            await PutObjectAsync(key, await parts.ReadNextAsync(cancellationToken), "application/octet-stream", cancellationToken);
             return await ConfirmAsync(key, parts, cancellationToken);
         }
 
@@ -141,7 +126,11 @@ public sealed class S3Target : IOffsiteTarget, IDisposable
     }
 
     public Task UploadSmallAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) =>
-        CallAsync(async () =>
+        PutObjectAsync(key, content, "application/json", cancellationToken);
+
+    // One object in one PUT (a file of one part, a manifest), checked as a part is: Content-MD5 sent, ETag compared.
+    private async Task PutObjectAsync(string key, ReadOnlyMemory<byte> content, string contentType, CancellationToken cancellationToken) =>
+        await CallAsync(async () =>
         {
             using var body = FileParts.AsStream(content);
             var response = await _client.PutObjectAsync(new PutObjectRequest
@@ -150,7 +139,7 @@ public sealed class S3Target : IOffsiteTarget, IDisposable
                 Key = key,
                 InputStream = body,
                 AutoCloseStream = false,
-                ContentType = "application/json",
+                ContentType = contentType,
                 MD5Digest = Md5Base64(content.Span),
                 UseChunkEncoding = false,
             }, cancellationToken);
