@@ -14,20 +14,11 @@ public sealed class AdminPageBrowserTests : WorkspaceTests
     [SetUp]
     public async Task SetUp()
     {
-        if (ExternalTools.Chromium is null || ExternalTools.ChromeDriver is null)
-        {
-            const string missing = "Chromium and ChromeDriver are not installed (apt-get install -y chromium chromium-driver; .ci/setup does it).";
-            if (Environment.GetEnvironmentVariable("CI") == "true")
-            {
-                Assert.Fail(missing);
-            }
-
-            Assert.Ignore(missing);
-        }
+        HeadlessChromium.RequireInstalled();
 
         await CreateDatabaseAsync(transmissions: 300);
         _server = CreateServer().StartKestrel();
-        _browser = StartBrowser(Workspace.DownloadDirectory, Path.Combine(Workspace.Root, "chromium-profile"));
+        _browser = HeadlessChromium.Start(Workspace.DownloadDirectory, Path.Combine(Workspace.Root, "chromium-profile"));
     }
 
     [TearDown]
@@ -124,26 +115,6 @@ public sealed class AdminPageBrowserTests : WorkspaceTests
         var policy = response.Headers.GetValues("Content-Security-Policy").Single();
         policy.Should().Contain("default-src 'self'").And.Contain("script-src 'self'").And.NotContain("unsafe-inline");
         (await response.Content.ReadAsStringAsync()).Should().Contain("/api/docs");
-    }
-
-    private static ChromeDriver StartBrowser(string downloads, string profile)
-    {
-        var service = ChromeDriverService.CreateDefaultService(Path.GetDirectoryName(ExternalTools.ChromeDriver)!, Path.GetFileName(ExternalTools.ChromeDriver)!);
-        service.SuppressInitialDiagnosticInformation = true;
-        service.HideCommandPromptWindow = true;
-        var options = new ChromeOptions { BinaryLocation = ExternalTools.Chromium };
-        options.AddArguments(
-            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
-            "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--user-data-dir=" + profile);
-        options.AddUserProfilePreference("download.default_directory", downloads);
-        options.AddUserProfilePreference("download.prompt_for_download", false);
-        var browser = new ChromeDriver(service, options, TimeSpan.FromSeconds(60));
-        browser.ExecuteCdpCommand("Browser.setDownloadBehavior", new Dictionary<string, object?>
-        {
-            ["behavior"] = "allow",
-            ["downloadPath"] = downloads,
-        });
-        return browser;
     }
 
     private void OpenAdminPage(string apiKey)

@@ -15,22 +15,13 @@ public sealed class RestoreAdminPageTests : WorkspaceTests
     [SetUp]
     public async Task SetUp()
     {
-        if (ExternalTools.Chromium is null || ExternalTools.ChromeDriver is null)
-        {
-            const string missing = "Chromium and ChromeDriver are not installed (apt-get install -y chromium chromium-driver; .ci/setup does it).";
-            if (Environment.GetEnvironmentVariable("CI") == "true")
-            {
-                Assert.Fail(missing);
-            }
-
-            Assert.Ignore(missing);
-        }
+        HeadlessChromium.RequireInstalled();
 
         await TestDatabase.CreateAsync(Workspace.DatabasePath);
         TestDatabase.Populate(Workspace.DatabasePath, transmissions: 300);
         _factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
         _server = _factory.StartKestrel();
-        _browser = StartBrowser(Path.Combine(Workspace.Root, "chromium-profile"));
+        _browser = HeadlessChromium.Start(Workspace.DownloadDirectory, Path.Combine(Workspace.Root, "chromium-profile"));
     }
 
     [TearDown]
@@ -99,18 +90,6 @@ public sealed class RestoreAdminPageTests : WorkspaceTests
         status.Text.Should().Contain("This file cannot be restored (422)").And.Contain("not a SQLite database");
         status.GetAttribute("class").Should().Contain("error");
         DatabaseContent.Read(Workspace.DatabasePath).Should().BeEquivalentTo(before, options => options.WithStrictOrdering());
-    }
-
-    private static ChromeDriver StartBrowser(string profile)
-    {
-        var service = ChromeDriverService.CreateDefaultService(Path.GetDirectoryName(ExternalTools.ChromeDriver)!, Path.GetFileName(ExternalTools.ChromeDriver)!);
-        service.SuppressInitialDiagnosticInformation = true;
-        service.HideCommandPromptWindow = true;
-        var options = new ChromeOptions { BinaryLocation = ExternalTools.Chromium };
-        options.AddArguments(
-            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
-            "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--user-data-dir=" + profile);
-        return new ChromeDriver(service, options, TimeSpan.FromSeconds(60));
     }
 
     private void OpenAdminPage()
