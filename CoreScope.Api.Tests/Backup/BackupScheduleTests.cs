@@ -27,20 +27,6 @@ public sealed class BackupScheduleTests : WorkspaceTests
             ConfigureServices = fakeClock ? services => services.AddSingleton<TimeProvider>(_clock) : null,
         };
 
-    private static async Task WaitForLogAsync(CoreScopeApiFactory factory, string text, int count = 1, int timeoutMs = 20_000)
-    {
-        var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
-        while (factory.Logs.Lines.Count(line => line.Message.Contains(text, StringComparison.Ordinal)) < count)
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"No {count}x \"{text}\" in the log:\n" + string.Join("\n", factory.Logs.Lines.Select(line => line.Message)));
-            }
-
-            await Task.Delay(20);
-        }
-    }
-
     private void WriteFromAnotherConnection()
     {
         using var connection = TestDatabase.Open(Workspace.DatabasePath);
@@ -54,27 +40,27 @@ public sealed class BackupScheduleTests : WorkspaceTests
     {
         await using var factory = StartServer(new() { ["CoreScope:Backup:Schedule"] = "0 3 * * *" });
         using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
-        await WaitForLogAsync(factory, "Next scheduled backup at 2026-01-01T03:00:00");
+        await factory.Logs.WaitForAsync("Next scheduled backup at 2026-01-01T03:00:00");
         (await StoredBackups.IdsAsync(client)).Should().BeEmpty("it is not three o'clock yet");
 
         _clock.Advance(TimeSpan.FromMinutes(1));
-        await WaitForLogAsync(factory, "stored as");
+        await factory.Logs.WaitForAsync("stored as");
         var first = (await StoredBackups.ListAsync(client)).GetProperty("backups").EnumerateArray().Should().ContainSingle().Subject;
         first.GetProperty("trigger").GetString().Should().Be("schedule");
         first.GetProperty("createdAt").GetDateTime().Should().Be(new DateTime(2026, 1, 1, 3, 0, 0, DateTimeKind.Utc));
 
-        await WaitForLogAsync(factory, "Next scheduled backup at 2026-01-02T03:00:00");
+        await factory.Logs.WaitForAsync("Next scheduled backup at 2026-01-02T03:00:00");
         _clock.Advance(TimeSpan.FromDays(1));
-        await WaitForLogAsync(factory, "Scheduled backup of 2026-01-02T03:00:00.0000000+00:00 skipped: nothing was written");
+        await factory.Logs.WaitForAsync("Scheduled backup of 2026-01-02T03:00:00.0000000+00:00 skipped: nothing was written");
         (await StoredBackups.IdsAsync(client)).Should().ContainSingle();
 
         // The sqlite3 program is another process: its commit is seen through PRAGMA data_version.
-        await WaitForLogAsync(factory, "Next scheduled backup at 2026-01-03T03:00:00");
+        await factory.Logs.WaitForAsync("Next scheduled backup at 2026-01-03T03:00:00");
         var (exitCode, _, error) = await ExternalTools.RunAsync("sqlite3",
             ["-cmd", ".timeout 10000", Workspace.DatabasePath, "UPDATE nodes SET name = 'renamed by another process' WHERE rowid = 1;"]);
         exitCode.Should().Be(0, error);
         _clock.Advance(TimeSpan.FromDays(1));
-        await WaitForLogAsync(factory, "stored as", count: 2);
+        await factory.Logs.WaitForAsync("stored as", count: 2);
         (await StoredBackups.IdsAsync(client)).Should().HaveCount(2);
     }
 
@@ -83,12 +69,12 @@ public sealed class BackupScheduleTests : WorkspaceTests
     {
         await using var factory = StartServer(new() { ["CoreScope:Backup:Schedule"] = "0 3 * * *" });
         using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
-        await WaitForLogAsync(factory, "Next scheduled backup at 2026-01-01T03:00:00");
+        await factory.Logs.WaitForAsync("Next scheduled backup at 2026-01-01T03:00:00");
         await StoredBackups.StoreAsync(client);
 
         _clock.Advance(TimeSpan.FromMinutes(1));
 
-        await WaitForLogAsync(factory, "skipped: nothing was written");
+        await factory.Logs.WaitForAsync("skipped: nothing was written");
         (await StoredBackups.IdsAsync(client)).Should().ContainSingle("the manual backup already holds everything");
     }
 
@@ -102,14 +88,14 @@ public sealed class BackupScheduleTests : WorkspaceTests
             ["CoreScope:Backup:RetryDelaySeconds"] = "60",
         });
         using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
-        await WaitForLogAsync(factory, "Next scheduled backup at 2026-01-01T03:00:00");
+        await factory.Logs.WaitForAsync("Next scheduled backup at 2026-01-01T03:00:00");
 
         // A download's snapshot holds the one place, so the scheduled run finds it busy.
         var held = await factory.Services.GetRequiredService<BackupService>().CreateSnapshotAsync(new SnapshotRequest(), CancellationToken.None);
         _clock.Advance(TimeSpan.FromMinutes(1));
-        await WaitForLogAsync(factory, "failed (attempt 1 of 4), retrying in 60 s: A backup is already running");
+        await factory.Logs.WaitForAsync("failed (attempt 1 of 4), retrying in 60 s: A backup is already running");
         _clock.Advance(TimeSpan.FromSeconds(60));
-        await WaitForLogAsync(factory, "failed (attempt 2 of 4), retrying in 120 s");
+        await factory.Logs.WaitForAsync("failed (attempt 2 of 4), retrying in 120 s");
         await held.DisposeAsync();
         _clock.Advance(TimeSpan.FromSeconds(119));
         await Task.Delay(300);
@@ -117,7 +103,7 @@ public sealed class BackupScheduleTests : WorkspaceTests
 
         _clock.Advance(TimeSpan.FromSeconds(1));
 
-        await WaitForLogAsync(factory, "stored as");
+        await factory.Logs.WaitForAsync("stored as");
         (await StoredBackups.IdsAsync(client)).Should().ContainSingle();
     }
 
@@ -131,18 +117,18 @@ public sealed class BackupScheduleTests : WorkspaceTests
             ["CoreScope:Backup:RetryDelaySeconds"] = "10",
         });
         using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
-        await WaitForLogAsync(factory, "Next scheduled backup at 2026-01-01T03:00:00");
+        await factory.Logs.WaitForAsync("Next scheduled backup at 2026-01-01T03:00:00");
         var held = await factory.Services.GetRequiredService<BackupService>().CreateSnapshotAsync(new SnapshotRequest(), CancellationToken.None);
 
         _clock.Advance(TimeSpan.FromMinutes(1));
-        await WaitForLogAsync(factory, "retrying in 10 s");
+        await factory.Logs.WaitForAsync("retrying in 10 s");
         _clock.Advance(TimeSpan.FromSeconds(10));
 
-        await WaitForLogAsync(factory, "failed 2 times and is given up until the next run");
+        await factory.Logs.WaitForAsync("failed 2 times and is given up until the next run");
         await held.DisposeAsync();
-        await WaitForLogAsync(factory, "Next scheduled backup at 2026-01-02T03:00:00");
+        await factory.Logs.WaitForAsync("Next scheduled backup at 2026-01-02T03:00:00");
         _clock.Advance(TimeSpan.FromDays(1));
-        await WaitForLogAsync(factory, "stored as");
+        await factory.Logs.WaitForAsync("stored as");
     }
 
     [Test]
@@ -152,13 +138,13 @@ public sealed class BackupScheduleTests : WorkspaceTests
         factory.StartKestrel();
         using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
 
-        await WaitForLogAsync(factory, "stored as");
-        await WaitForLogAsync(factory, "skipped: nothing was written", count: 2);
+        await factory.Logs.WaitForAsync("stored as");
+        await factory.Logs.WaitForAsync("skipped: nothing was written", count: 2);
         (await StoredBackups.IdsAsync(client)).Should().ContainSingle();
 
         (await client.PostAsJsonAsync("/api/packets", new { hex = SamplePackets.Advert })).StatusCode.Should().Be(HttpStatusCode.OK);
 
-        await WaitForLogAsync(factory, "stored as", count: 2);
+        await factory.Logs.WaitForAsync("stored as", count: 2);
         var backups = (await StoredBackups.ListAsync(client)).GetProperty("backups").EnumerateArray().ToList();
         backups.Should().HaveCount(2).And.AllSatisfy(backup => backup.GetProperty("trigger").GetString().Should().Be("schedule"));
         backups[0].GetProperty("rows").GetProperty("transmissions").GetInt64().Should().Be(101);
@@ -170,7 +156,7 @@ public sealed class BackupScheduleTests : WorkspaceTests
         await using (var factory = StartServer(new() { ["CoreScope:Backup:Schedule"] = "0 3 * * *" }))
         {
             using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
-            await WaitForLogAsync(factory, "Next scheduled backup at 2026-01-01T03:00:00");
+            await factory.Logs.WaitForAsync("Next scheduled backup at 2026-01-01T03:00:00");
             var manifest = await StoredBackups.StoreAsync(client);
 
             var backup = JsonDocument.Parse(await client.GetStringAsync("/api/health")).RootElement.GetProperty("backup");
@@ -250,10 +236,10 @@ public sealed class BackupScheduleTests : WorkspaceTests
 
         for (var night = 1; night <= 15; night++)
         {
-            await WaitForLogAsync(factory, $"Next scheduled backup at 2026-01-{night:D2}T03:00:00");
+            await factory.Logs.WaitForAsync($"Next scheduled backup at 2026-01-{night:D2}T03:00:00");
             WriteFromAnotherConnection();
             _clock.Advance(night == 1 ? TimeSpan.FromMinutes(1) : TimeSpan.FromDays(1));
-            await WaitForLogAsync(factory, "stored as", count: night);
+            await factory.Logs.WaitForAsync("stored as", count: night);
         }
 
         // Daily: Jan 15, 14, 13. Weekly: Jan 15 closes nothing yet (ISO week 3), Jan 11 is week 2's Sunday.

@@ -158,7 +158,7 @@ public sealed class BackupFailureLifecycleTests : WorkspaceTests
     // Something is written (so the run does not skip), the clock moves to the planned time, and the run's outcome is logged.
     private async Task NextNightAsync(CoreScopeApiFactory factory, FakeTimeProvider clock, string planned, string outcome, int outcomeCount)
     {
-        await WaitForLogAsync(factory, "Next scheduled backup at " + planned, 1);
+        await factory.Logs.WaitForAsync("Next scheduled backup at " + planned, 1);
         using (var connection = TestDatabase.Open(Workspace.DatabasePath))
         using (var transaction = connection.BeginTransaction())
         {
@@ -167,21 +167,7 @@ public sealed class BackupFailureLifecycleTests : WorkspaceTests
         }
 
         clock.SetUtcNow(DateTimeOffset.Parse(planned + "Z", System.Globalization.CultureInfo.InvariantCulture));
-        await WaitForLogAsync(factory, outcome, outcomeCount);
-    }
-
-    private static async Task WaitForLogAsync(CoreScopeApiFactory factory, string text, int count)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (factory.Logs.Lines.Count(line => line.Message.Contains(text, StringComparison.Ordinal)) < count)
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"No {count}x \"{text}\" in the log:\n" + string.Join("\n", factory.Logs.Lines.Select(line => line.Message)));
-            }
-
-            await Task.Delay(20);
-        }
+        await factory.Logs.WaitForAsync(outcome, outcomeCount);
     }
 
     private static async Task<double> ScheduleSampleAsync(HttpClient client, string outcome) =>

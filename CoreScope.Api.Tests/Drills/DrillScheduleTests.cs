@@ -19,51 +19,13 @@ public sealed class DrillScheduleTests : WorkspaceTests
         await CreateDatabaseAsync(transmissions: 80);
     }
 
-    private readonly List<CoreScopeApiFactory> _servers = [];
-
-    [TearDown]
-    public async Task StopServers()
-    {
-        foreach (var server in _servers)
-        {
-            await server.DisposeAsync();
-        }
-
-        _servers.Clear();
-    }
-
-    // A server whose clock the test moves.
-    private CoreScopeApiFactory StartServer(params (string Key, string Value)[] settings)
-    {
-        var server = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey, settings.ToDictionary(setting => setting.Key, setting => (string?)setting.Value))
-        {
-            ConfigureServices = services => services.AddSingleton<TimeProvider>(_clock),
-        };
-        _servers.Add(server);
-        return server;
-    }
-
-    private static async Task WaitForLogAsync(CoreScopeApiFactory factory, string text, int count = 1, int timeoutMs = 20_000)
-    {
-        var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
-        while (factory.Logs.Lines.Count(line => line.Message.Contains(text, StringComparison.Ordinal)) < count)
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"No {count}x \"{text}\" in the log:\n" + string.Join("\n", factory.Logs.Lines.Select(line => line.Message)));
-            }
-
-            await Task.Delay(20);
-        }
-    }
-
     [Test]
     public async Task DrillSchedule_DrillsTheNewestGoodBackup_AtTheCronTime_AndNotBefore()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
-        var server = StartServer(("CoreScope:Backup:DrillSchedule", "30 4 * * *"), ("CoreScope:Notify:WebhookUrl", receiver.Url));
+        var server = CreateServer(_clock, ("CoreScope:Backup:DrillSchedule", "30 4 * * *"), ("CoreScope:Notify:WebhookUrl", receiver.Url));
         using var client = server.CreateClient(CoreScopeApiFactory.StrongApiKey);
-        await WaitForLogAsync(server, "Next scheduled drill at 2026-01-01T04:30:00");
+        await server.Logs.WaitForAsync("Next scheduled drill at 2026-01-01T04:30:00");
         var older = (await StoredBackups.StoreAsync(client)).Id();
         _clock.Advance(TimeSpan.FromMinutes(1));
         var newer = await StoredBackups.StoreAsync(client);
@@ -75,7 +37,7 @@ public sealed class DrillScheduleTests : WorkspaceTests
 
         _clock.Advance(TimeSpan.FromMinutes(1));
 
-        await WaitForLogAsync(server, $"Scheduled drill of 2026-01-01T04:30:00.0000000+00:00: stored backup {newer.Id()} passed");
+        await server.Logs.WaitForAsync($"Scheduled drill of 2026-01-01T04:30:00.0000000+00:00: stored backup {newer.Id()} passed");
         var backups = (await StoredBackups.ListAsync(client)).GetProperty("backups").EnumerateArray().ToDictionary(backup => backup.Id());
         var drill = backups[newer.Id()].GetProperty("drill");
         drill.GetProperty("outcome").GetString().Should().Be("passed");
@@ -83,14 +45,14 @@ public sealed class DrillScheduleTests : WorkspaceTests
         backups[older].GetProperty("drill").ValueKind.Should().Be(JsonValueKind.Null, "only the newest good backup is drilled");
 
         // The next night the newest backup was altered on disk: the scheduled drill fails, and the webhook names it.
-        await WaitForLogAsync(server, "Next scheduled drill at 2026-01-02T04:30:00");
+        await server.Logs.WaitForAsync("Next scheduled drill at 2026-01-02T04:30:00");
         var file = Path.Combine(StoredBackups.DefaultFolder(Workspace.DatabasePath), newer.GetProperty("fileName").GetString()!);
         var bytes = await File.ReadAllBytesAsync(file);
         bytes[bytes.Length / 2] ^= 0xFF;
         await File.WriteAllBytesAsync(file, bytes);
         _clock.Advance(TimeSpan.FromDays(1));
 
-        await WaitForLogAsync(server, $"stored backup {newer.Id()} failed");
+        await server.Logs.WaitForAsync($"stored backup {newer.Id()} failed");
         await receiver.WaitForBodiesAsync(1);
         using var alert = JsonDocument.Parse(receiver.Bodies[0]);
         alert.RootElement.GetProperty("event").GetString().Should().Be("drill.failed");
@@ -100,28 +62,28 @@ public sealed class DrillScheduleTests : WorkspaceTests
     [Test]
     public async Task ScheduledDrill_WhileABackupHoldsTheGate_IsRetriedAfterRetryDelaySeconds()
     {
-        var server = StartServer(("CoreScope:Backup:DrillSchedule", "0 4 * * *"), ("CoreScope:Backup:RetryDelaySeconds", "30"));
+        var server = CreateServer(_clock, ("CoreScope:Backup:DrillSchedule", "0 4 * * *"), ("CoreScope:Backup:RetryDelaySeconds", "30"));
         using var client = server.CreateClient(CoreScopeApiFactory.StrongApiKey);
-        await WaitForLogAsync(server, "Next scheduled drill at 2026-01-01T04:00:00");
+        await server.Logs.WaitForAsync("Next scheduled drill at 2026-01-01T04:00:00");
         var stored = await StoredBackups.StoreAsync(client);
         var held = await server.Services.GetRequiredService<BackupService>().CreateSnapshotAsync(new SnapshotRequest(), CancellationToken.None);
 
         _clock.Advance(TimeSpan.FromMinutes(61));
-        await WaitForLogAsync(server, "could not run (attempt 1 of 4), retrying in 30 s: A backup is already running");
+        await server.Logs.WaitForAsync("could not run (attempt 1 of 4), retrying in 30 s: A backup is already running");
         await held.DisposeAsync();
         _clock.Advance(TimeSpan.FromSeconds(30));
 
-        await WaitForLogAsync(server, $"stored backup {stored.Id()} passed");
+        await server.Logs.WaitForAsync($"stored backup {stored.Id()} passed");
     }
 
     [Test]
     public async Task NoDrillSchedule_NoScheduledDrills()
     {
-        var server = StartServer();
+        var server = CreateServer(_clock);
         using var client = server.CreateClient(CoreScopeApiFactory.StrongApiKey);
         await StoredBackups.StoreAsync(client);
 
-        await WaitForLogAsync(server, "No drill schedule (CoreScope:Backup:DrillSchedule is empty)");
+        await server.Logs.WaitForAsync("No drill schedule (CoreScope:Backup:DrillSchedule is empty)");
         _clock.Advance(TimeSpan.FromDays(2));
         await Task.Delay(300);
 

@@ -10,6 +10,24 @@ public sealed class CapturedLogs : ILoggerProvider
 
     public IReadOnlyList<(string Category, string Message)> Lines => _lines.ToArray();
 
+    /// <summary>
+    /// Waits until <paramref name="count"/> lines contain <paramref name="text"/>: what the server does after a response,
+    /// or on its own (a schedule's run), shows up here. Throws with every line logged so far when it does not.
+    /// </summary>
+    public async Task WaitForAsync(string text, int count = 1, int timeoutMs = 20_000)
+    {
+        var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
+        while (Lines.Count(line => line.Message.Contains(text, StringComparison.Ordinal)) < count)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"No {count}x \"{text}\" in the log:\n" + string.Join("\n", Lines.Select(line => line.Message)));
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
     public ILogger CreateLogger(string categoryName) => new Logger(categoryName, _lines);
 
     public void Dispose()

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+
 namespace CoreScope.Api.Tests.Infrastructure;
 
 /// <summary>
@@ -37,6 +39,17 @@ public abstract class WorkspaceTests
     protected CoreScopeApiFactory CreateServer(string? apiKey, params (string Key, string Value)[] settings)
     {
         var server = new CoreScopeApiFactory(Workspace, apiKey, settings.ToDictionary(setting => setting.Key, setting => (string?)setting.Value));
+        _servers.Add(server);
+        return server;
+    }
+
+    /// <summary>The same on <paramref name="clock"/> (a FakeTimeProvider the test moves) instead of the real one.</summary>
+    protected CoreScopeApiFactory CreateServer(TimeProvider clock, params (string Key, string Value)[] settings)
+    {
+        var server = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey, settings.ToDictionary(setting => setting.Key, setting => (string?)setting.Value))
+        {
+            ConfigureServices = services => services.AddSingleton(clock),
+        };
         _servers.Add(server);
         return server;
     }

@@ -29,7 +29,7 @@ public sealed class RestoreConcurrencyTests : WorkspaceTests
         await gated.FirstPartSent.Task.WaitAsync(TimeSpan.FromSeconds(30));
 
         // The client has sent half the body; the server must also have taken the gate for it before the second comes.
-        await WaitForLogAsync(factory, "staging upload");
+        await factory.Logs.WaitForAsync("staging upload", timeoutMs: 30_000);
         using var second = await RestoreFiles.PostRestoreAsync(client, backup);
         using var backupMeanwhile = await client.GetAsync("/api/backup");
         release.SetResult();
@@ -115,20 +115,6 @@ public sealed class RestoreConcurrencyTests : WorkspaceTests
         numbers.Count.Should().BeGreaterThan(10, "the process went on writing after the restore");
         TestDatabase.IntegrityCheck(Workspace.DatabasePath).Should().Be("ok");
         DatabaseContent.Count(Workspace.DatabasePath, "SELECT COUNT(*) FROM transmissions WHERE hash NOT LIKE 'outside-%'").Should().Be(8_000);
-    }
-
-    private static async Task WaitForLogAsync(CoreScopeApiFactory factory, string text)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!factory.Logs.Lines.Any(line => line.Message.Contains(text, StringComparison.Ordinal)))
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"The server never logged \"{text}\".");
-            }
-
-            await Task.Delay(10);
-        }
     }
 
     private List<int> OutsideRowNumbers()
