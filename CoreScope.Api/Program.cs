@@ -22,6 +22,9 @@ builder.Services.AddOptions<CoreScopeOptions>().BindConfiguration(CoreScopeOptio
 // The database: connections, the one writer, the schema at start, the data services (CoreScope.Data).
 builder.Services.AddCoreScopeData();
 
+// No log line carries a raw request path (a download link's token is one), however far logging is turned up.
+builder.Services.AddRequestPathLogFloors();
+
 // Every error body is a ProblemDetails with CoreScope's "error" member, mapped from our exceptions in one place.
 builder.Services.AddCoreScopeProblemDetails();
 
@@ -48,7 +51,10 @@ var app = builder.Build();
 // A missing or weak key disables the admin endpoints; say so at start, not only on the first refused request.
 app.WarnAboutApiKey();
 
-// First, so the timings include the requests that fail.
+// First, what is recorded of each request's address: its route template, kept before an error clears the endpoint.
+app.UseRequestRoutes();
+
+// Then the timings, so they include the requests that fail.
 app.UsePerfTimings();
 app.UseCoreScopeProblemDetails();
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using CoreScope.Data.Diagnostics;
+using CoreScope.Api.Infrastructure;
 using Microsoft.AspNetCore.Diagnostics;
 
 namespace CoreScope.Api.Backup;
@@ -8,8 +9,8 @@ namespace CoreScope.Api.Backup;
 /// <summary>
 /// Writes one audit line per backup request or stored-backup download, whatever became of it (refused, failed,
 /// aborted, sent): the client's address, the outcome, the bytes that reached the socket, the snapshot time, the
-/// total time, the path and the <c>Range</c> asked for (a resumed download shows where it resumed).
-/// The API key is never part of it. What it says of the snapshot it reads from the response itself (its
+/// total time, the route template and the stored backup's id, and the <c>Range</c> asked for (a resumed download shows
+/// where it resumed). Neither the API key nor a link's token is ever part of it: the route is the template, never the path. What it says of the snapshot it reads from the response itself (its
 /// <c>Content-Length</c> and <see cref="BackupDownloadResult.SnapshotMsHeader"/>), so the action tells it nothing.
 /// The same reading is recorded as the download's outcome for health, metrics and alerts (<see cref="BackupActivity"/>):
 /// sent is a success; cut off by the server (its deadline, a stalled reader: <see cref="DownloadCut"/>) or failed on the
@@ -22,6 +23,10 @@ public sealed class BackupAuditMiddleware(RequestDelegate next, BackupActivity b
     public async Task InvokeAsync(HttpContext context)
     {
         var stopwatch = Stopwatch.StartNew();
+
+        // Read now: the exception handler clears the route values of a request that fails.
+        var route = RequestRoute.TemplateOf(context);
+        var backupId = context.GetRouteValue("id") as string;
         var countingBody = new WriteCountingStream(context.Response.Body);
         context.Response.Body = countingBody;
 
@@ -45,14 +50,15 @@ public sealed class BackupAuditMiddleware(RequestDelegate next, BackupActivity b
             };
             var range = context.Request.Headers.Range.ToString();
             logger.LogInformation(
-                "Backup audit: client={Client} outcome={Outcome} status={Status} bytes={Bytes} snapshotMs={SnapshotMs} totalMs={TotalMs} path={Path} range={Range}",
+                "Backup audit: client={Client} outcome={Outcome} status={Status} bytes={Bytes} snapshotMs={SnapshotMs} totalMs={TotalMs} route={Route} backup={BackupId} range={Range}",
                 context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
                 outcome,
                 status,
                 countingBody.BytesWritten,
                 snapshotMs.Length > 0 ? snapshotMs : "-",
                 stopwatch.ElapsedMilliseconds,
-                PathWithoutToken(context.Request.Path),
+                route,
+                backupId ?? "-",
                 range.Length > 0 ? range : "-");
 
             // A download of a stored backup is not a backup: the store records those when it makes them.
@@ -93,10 +99,4 @@ public sealed class BackupAuditMiddleware(RequestDelegate next, BackupActivity b
             backupActivity.RecordBackupFailed(BackupTrigger.Download, reason);
         }
     }
-
-    // A link's token downloads its backup until it expires: it stays out of the log like the key does.
-    private static string PathWithoutToken(PathString path) =>
-        path.StartsWithSegments("/" + BackupLinks.RoutePrefix, StringComparison.OrdinalIgnoreCase)
-            ? "/" + BackupLinks.RoutePrefix + "/…"
-            : path.Value ?? "";
 }

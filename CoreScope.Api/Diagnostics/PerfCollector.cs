@@ -5,6 +5,7 @@ namespace CoreScope.Api.Diagnostics;
 
 public sealed record EndpointPerf(long Count, double AvgMs, double P50Ms, double P95Ms, double MaxMs);
 
+/// <summary>A request over the slow threshold; <paramref name="Path"/> is its route template, never the raw path.</summary>
 public sealed record SlowRequest(string Path, double Ms, string Time, int Status);
 
 public sealed record PerfSnapshot(
@@ -24,7 +25,7 @@ public sealed class PerfCollector(TimeProvider timeProvider)
     private readonly long _startedAt = Stopwatch.GetTimestamp();
     private State _state = new();
 
-    public void Record(string template, string path, double milliseconds, int status)
+    public void Record(string template, double milliseconds, int status)
     {
         var state = Volatile.Read(ref _state);
         state.Endpoints.GetOrAdd(template, static _ => new EndpointStats()).Record(milliseconds);
@@ -34,7 +35,7 @@ public sealed class PerfCollector(TimeProvider timeProvider)
         if (milliseconds > SlowThresholdMs)
         {
             Interlocked.Increment(ref state.SlowCount);
-            state.Slow.Enqueue(new SlowRequest(path, Math.Round(milliseconds, 1), Data.IsoTime.Format(timeProvider.GetUtcNow()), status));
+            state.Slow.Enqueue(new SlowRequest(template, Math.Round(milliseconds, 1), Data.IsoTime.Format(timeProvider.GetUtcNow()), status));
             while (state.Slow.Count > SlowKept && state.Slow.TryDequeue(out _))
             {
             }

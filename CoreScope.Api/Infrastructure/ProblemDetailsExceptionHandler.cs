@@ -85,7 +85,7 @@ public sealed class ProblemDetailsExceptionHandler(
         // offsite target's answer in the uploader's log), not bugs.
         if (status >= 500 && status is not (StatusCodes.Status507InsufficientStorage or StatusCodes.Status503ServiceUnavailable or StatusCodes.Status502BadGateway))
         {
-            logger.LogError(exception, "{Method} {Path} failed with {Status}", httpContext.Request.Method, httpContext.Request.Path, status);
+            logger.LogError(exception, "{Method} {Route} failed with {Status}", httpContext.Request.Method, RequestRoute.TemplateOf(httpContext), status);
         }
 
         httpContext.Response.StatusCode = status;
