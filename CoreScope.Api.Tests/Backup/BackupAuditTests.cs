@@ -34,4 +34,25 @@ public sealed class BackupAuditTests : WorkspaceTests
             line.Message.Contains(CoreScopeApiFactory.StrongApiKey, StringComparison.Ordinal) ||
             line.Message.Contains("a-guess-at-the-key", StringComparison.Ordinal));
     }
+
+    [Test]
+    public async Task StoredDownload_IsAuditedByRouteAndId_AndAnIdThatIsNoIdWritesNeitherItNorALineOfItsOwn()
+    {
+        await CreateDatabaseAsync(transmissions: 20);
+        var server = CreateServer();
+        using var operatorClient = server.CreateOperatorClient();
+        using var stranger = server.CreateClient(key: null);
+        var manifest = await StoredBackups.StoreAsync(operatorClient);
+
+        (await operatorClient.GetAsync($"/api/backups/{manifest.Id()}/file")).StatusCode.Should().Be(HttpStatusCode.OK);
+        var forged = "x%0Ainfo: Backup audit: client=10.0.0.1 outcome=sent status=200" + new string('z', 3000);
+        (await stranger.GetAsync($"/api/backups/{forged}/file")).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        await server.Logs.WaitForAsync("Backup audit:", count: 2);
+
+        var audit = server.Logs.Lines.Select(line => line.Message).Where(line => line.Contains("Backup audit:", StringComparison.Ordinal)).ToList();
+        audit.Should().HaveCount(2, "the forged text is not a line of its own");
+        audit.Should().ContainSingle(line => line.Contains("outcome=sent") && line.Contains($"route=/api/backups/{{id}}/file backup={manifest.Id()} "));
+        audit.Should().ContainSingle(line => line.Contains("outcome=denied") && line.Contains("backup=(not-an-id) "))
+            .Which.Should().NotContain("client=10.0.0.1").And.NotContain("zzz");
+    }
 }

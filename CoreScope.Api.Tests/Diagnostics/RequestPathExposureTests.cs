@@ -85,7 +85,12 @@ public sealed class RequestPathExposureTests : WorkspaceTests
             ("Logging:LogLevel:Microsoft.AspNetCore", "Trace"),
             ("Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics", "Trace"),
             ("Logging:LogLevel:Microsoft.AspNetCore.Routing.Matching", "Trace"),
-            ("Logging:CapturedLogs:LogLevel:Microsoft.AspNetCore.Mvc", "Trace"));
+
+            // A wildcard and a provider's own section are more specific than any rule but the operator's own.
+            ("Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics*", "Trace"),
+            ("Logging:LogLevel:Microsoft.AspNetCore*", "Trace"),
+            ($"Logging:{typeof(CapturedLogs).FullName}:LogLevel:Microsoft.AspNetCore.Mvc.Infrastructure.ControllerActionInvoker", "Trace"),
+            ($"Logging:{typeof(CapturedLogs).FullName}:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics", "Trace"));
         using var operatorClient = server.CreateOperatorClient();
         using var anonymous = server.CreateClient(key: null);
         var (url, token) = await LinkAsync(operatorClient);
@@ -98,6 +103,10 @@ public sealed class RequestPathExposureTests : WorkspaceTests
         using (var failing = await anonymous.GetAsync(Altered(url, token).Split('?')[0] + "?expires=-99999999999"))
         {
             ((int)failing.StatusCode).Should().BeGreaterThanOrEqualTo(400);
+
+            // The request still has its Activity (made while the hosting category is enabled), so the error body's
+            // trace id is the W3C one that log scopes and a caller's traceparent share.
+            (await failing.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("traceId").GetString().Should().MatchRegex("^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$");
         }
 
         server.Logs.Lines.Count(line => line.Category.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal))

@@ -26,7 +26,7 @@ public sealed class BackupAuditMiddleware(RequestDelegate next, BackupActivity b
 
         // Read now: the exception handler clears the route values of a request that fails.
         var route = RequestRoute.TemplateOf(context);
-        var backupId = context.GetRouteValue("id") as string;
+        var backupId = LoggableId(context.GetRouteValue("id") as string);
         var countingBody = new WriteCountingStream(context.Response.Body);
         context.Response.Body = countingBody;
 
@@ -58,7 +58,7 @@ public sealed class BackupAuditMiddleware(RequestDelegate next, BackupActivity b
                 snapshotMs.Length > 0 ? snapshotMs : "-",
                 stopwatch.ElapsedMilliseconds,
                 route,
-                backupId ?? "-",
+                backupId,
                 range.Length > 0 ? range : "-");
 
             // A download of a stored backup is not a backup: the store records those when it makes them.
@@ -99,4 +99,13 @@ public sealed class BackupAuditMiddleware(RequestDelegate next, BackupActivity b
             backupActivity.RecordBackupFailed(BackupTrigger.Download, reason);
         }
     }
+
+    // The id is whatever the client put in the path, key or not: a line break in it would write a forged audit line of
+    // its own, and a long one would fill the log. Stored backup ids are short letters, digits and dashes.
+    private static string LoggableId(string? id) => id switch
+    {
+        null => "-",
+        { Length: > 0 and <= 40 } when id.All(c => char.IsAsciiLetterOrDigit(c) || c == '-') => id,
+        _ => "(not-an-id)",
+    };
 }

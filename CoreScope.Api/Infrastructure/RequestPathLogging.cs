@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace CoreScope.Api.Infrastructure;
@@ -7,93 +8,77 @@ namespace CoreScope.Api.Infrastructure;
 /// path segment, and ASP.NET Core writes paths in three places: the hosting log's "Request starting GET
 /// http://…/api/backup-links/&lt;token&gt;" at Information, the <c>RequestPath</c> scope it opens around every line of a
 /// request (printed by any provider with scopes on: JSON console, OpenTelemetry, Seq), and, at Debug and Trace, routing's
-/// candidate lists and MVC's action arguments. An operator who turns logging up to chase a problem must not thereby
-/// start writing live links to disk.
+/// candidate lists, Kestrel's bad-request lines and MVC's action arguments. An operator who turns logging up to chase a
+/// problem must not thereby start writing live links to disk.
 /// </summary>
+/// <remarks>
+/// The floors sit in the logger factory, in front of every provider, rather than in the filter rules: a rule the
+/// settings add later or more specifically (a provider's own section, a wildcard such as
+/// <c>Microsoft.AspNetCore.Hosting.Diagnostics*</c>) would win over a rule of ours, and rewriting the operator's rules
+/// would change what they log elsewhere. Everything outside these categories follows the settings untouched.
+/// </remarks>
 public static class RequestPathLogging
 {
-    // The hosting category is switched off entirely: the RequestPath scope is opened whenever it is enabled at all (it
-    // checks Critical), and its own lines (request starting/finished) are what the perf and audit records already say.
-    // The rest of ASP.NET Core keeps Information and above, where no category of it writes a path. Broader categories
-    // come first: a narrower floor's rules are added after a broader one's, so the narrower one wins.
-    private static readonly (string Category, LogLevel Floor)[] Floors =
-    [
-        ("Microsoft.AspNetCore", LogLevel.Information),
-        ("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None),
-    ];
+    /// <summary>The hosting category: its request lines (Information) and its request scope carry the path.</summary>
+    public const string HostingCategory = "Microsoft.AspNetCore.Hosting.Diagnostics";
 
-    /// <summary>Raises the levels below the floors after every reload of the logging settings.</summary>
+    private const string FrameworkCategory = "Microsoft.AspNetCore";
+
+    /// <summary>Puts the floors in front of the logger factory the host would otherwise use.</summary>
     public static IServiceCollection AddRequestPathLogFloors(this IServiceCollection services)
     {
-        services.AddSingleton<IPostConfigureOptions<LoggerFilterOptions>, FloorRules>();
+        services.Replace(ServiceDescriptor.Singleton<ILoggerFactory>(provider => new FlooredLoggerFactory(new LoggerFactory(
+            provider.GetServices<ILoggerProvider>(),
+            provider.GetRequiredService<IOptionsMonitor<LoggerFilterOptions>>(),
+            provider.GetService<IOptions<LoggerFactoryOptions>>(),
+            provider.GetService<IExternalScopeProvider>()))));
         return services;
     }
 
-    /// <summary>
-    /// Adds, for each provider the rules name (and for all providers), a rule at the floor's category with the level the
-    /// settings would give it raised to the floor, and raises every more specific rule under it. Rules added last win a
-    /// tie of specificity, and post-configuration runs after the settings are bound, on each reload too.
-    /// </summary>
-    private sealed class FloorRules : IPostConfigureOptions<LoggerFilterOptions>
+    /// <summary>The least level a category may log at, and whether its scopes reach the providers.</summary>
+    private static (LogLevel Floor, bool Scopes)? FloorOf(string category)
     {
-        public void PostConfigure(string? name, LoggerFilterOptions options)
+        // Warning and above of the hosting category are start-up failures, which name no request; its request scope is
+        // dropped, not the logger: the request's Activity (the trace id in error bodies and log scopes) is made only
+        // while this category is enabled.
+        if (category.Equals(HostingCategory, StringComparison.OrdinalIgnoreCase))
         {
-            foreach (var (category, floor) in Floors)
-            {
-                var existing = options.Rules.ToList();
-                foreach (var provider in existing.Select(rule => rule.ProviderName).Append(null).Distinct())
-                {
-                    var level = EffectiveLevel(existing, provider, category, options.MinLevel);
-                    options.Rules.Add(new LoggerFilterRule(provider, category, Max(level, floor), filter: null));
-                }
-
-                foreach (var narrower in existing.Where(rule => IsUnder(rule.CategoryName, category) && (rule.LogLevel ?? LogLevel.Trace) < floor))
-                {
-                    options.Rules.Add(new LoggerFilterRule(narrower.ProviderName, narrower.CategoryName, floor, narrower.Filter));
-                }
-            }
+            return (LogLevel.Warning, false);
         }
 
-        private static LogLevel Max(LogLevel level, LogLevel floor) => level > floor ? level : floor;
+        // At Information and above no other category of ASP.NET Core writes a path.
+        return category.Equals(FrameworkCategory, StringComparison.OrdinalIgnoreCase)
+            || category.StartsWith(FrameworkCategory + ".", StringComparison.OrdinalIgnoreCase)
+            ? (LogLevel.Information, true)
+            : null;
+    }
 
-        private static bool IsUnder(string? ruleCategory, string category) =>
-            ruleCategory is not null && ruleCategory.Length > category.Length
-            && ruleCategory.StartsWith(category + ".", StringComparison.OrdinalIgnoreCase);
-
-        // The logging library's own choice, for one category: the provider's rules if it has any, else the general ones;
-        // of those the longest matching category (a "*" stands for any text), the last one of equal length.
-        private static LogLevel EffectiveLevel(List<LoggerFilterRule> rules, string? provider, string category, LogLevel minLevel)
+    private sealed class FlooredLoggerFactory(ILoggerFactory inner) : ILoggerFactory
+    {
+        public ILogger CreateLogger(string categoryName)
         {
-            var candidates = rules.Where(rule => rule.ProviderName == provider).ToList();
-            if (provider is null || candidates.Count == 0)
-            {
-                candidates = rules.Where(rule => rule.ProviderName is null).ToList();
-            }
-
-            LoggerFilterRule? chosen = null;
-            foreach (var rule in candidates.Where(rule => Matches(rule.CategoryName, category)))
-            {
-                if (chosen is null || (rule.CategoryName?.Length ?? 0) >= (chosen.CategoryName?.Length ?? 0))
-                {
-                    chosen = rule;
-                }
-            }
-
-            return chosen?.LogLevel ?? minLevel;
+            var logger = inner.CreateLogger(categoryName);
+            return FloorOf(categoryName) is { } floor ? new FlooredLogger(logger, floor.Floor, floor.Scopes) : logger;
         }
 
-        private static bool Matches(string? ruleCategory, string category)
-        {
-            if (ruleCategory is null)
-            {
-                return true;
-            }
+        public void AddProvider(ILoggerProvider provider) => inner.AddProvider(provider);
 
-            var star = ruleCategory.IndexOf('*', StringComparison.Ordinal);
-            return star < 0
-                ? category.StartsWith(ruleCategory, StringComparison.OrdinalIgnoreCase)
-                : category.StartsWith(ruleCategory[..star], StringComparison.OrdinalIgnoreCase)
-                    && category.EndsWith(ruleCategory[(star + 1)..], StringComparison.OrdinalIgnoreCase);
+        public void Dispose() => inner.Dispose();
+    }
+
+    private sealed class FlooredLogger(ILogger inner, LogLevel floor, bool scopes) : ILogger
+    {
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= floor && inner.IsEnabled(logLevel);
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => scopes ? inner.BeginScope(state) : null;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (logLevel >= floor)
+            {
+                inner.Log(logLevel, eventId, state, exception, formatter);
+            }
         }
     }
 }
