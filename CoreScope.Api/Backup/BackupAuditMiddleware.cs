@@ -10,8 +10,9 @@ namespace CoreScope.Api.Backup;
 /// Writes one audit line per backup request or stored-backup download, whatever became of it (refused, failed,
 /// aborted, sent): the client's address, the outcome, the bytes that reached the socket, the snapshot time, the
 /// total time, the route template and the stored backup's id, and the <c>Range</c> asked for (a resumed download shows
-/// where it resumed). Neither the API key nor a link's token is ever part of it: the route is the template, never the path. What it says of the snapshot it reads from the response itself (its
-/// <c>Content-Length</c> and <see cref="BackupDownloadResult.SnapshotMsHeader"/>), so the action tells it nothing.
+/// where it resumed). Neither the API key nor a link's token is ever part of it: the route is the template, never the
+/// path. What it says of the snapshot it reads from the response itself (its <c>Content-Length</c> and
+/// <see cref="BackupDownloadResult.SnapshotMsHeader"/>), so the action tells it nothing.
 /// The same reading is recorded as the download's outcome for health, metrics and alerts (<see cref="BackupActivity"/>):
 /// sent is a success; cut off by the server (its deadline, a stalled reader: <see cref="DownloadCut"/>) or failed on the
 /// server's side (5xx) is a failure; a download its client left is <c>cancelled</c> (counted, never alerted on: the

@@ -22,7 +22,7 @@ public static partial class RequestRoute
             return kept.Template;
         }
 
-        var endpoint = context.GetEndpoint() ?? context.Features.Get<Microsoft.AspNetCore.Diagnostics.IExceptionHandlerFeature>()?.Endpoint;
+        var endpoint = context.GetEndpoint();
         var template = endpoint is RouteEndpoint { RoutePattern.RawText: { } raw }
             ? "/" + RouteConstraint().Replace(raw.TrimStart('/'), "{$1}")
             : Unmatched;
