@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using CoreScope.Data.Backup;
+using CoreScope.Api.Tests.Diagnostics;
 using CoreScope.Data.Store;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
@@ -221,6 +222,42 @@ public sealed class BackupScheduleTests : WorkspaceTests
         (await StoredBackups.IdsAsync(client)).Should().Equal(latest);
         Directory.GetFiles(store.Folder).Should().HaveCount(2);
     }
+
+    [Test]
+    public async Task Retention_WithABackupDatedInTheFuture_KeepsEachNewBackup_AndHealthFlagsTheFutureOne()
+    {
+        // A store of an earlier version whose clock was a year ahead when it wrote this one (no sequence in its manifest).
+        var future = StoredBackups.PlantAsAnEarlierVersion(
+            StoredBackups.DefaultFolder(Workspace.DatabasePath), Workspace.DatabasePath, new DateTime(2027, 1, 1, 0, 0, 0, DateTimeKind.Utc));
+        await using var factory = StartServer(new() { ["CoreScope:Backup:Retention:KeepLast"] = "2", ["CoreScope:Backup:MaxAgeHours"] = "26" });
+        using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
+
+        var atStart = await BackupHealthAsync(client);
+        atStart.GetProperty("storedCount").GetInt32().Should().Be(1);
+        atStart.GetProperty("futureDatedCount").GetInt32().Should().Be(1);
+        atStart.GetProperty("lastSuccessAt").ValueKind.Should().Be(JsonValueKind.Null, "a backup dated a year ahead says nothing of how old the backups are");
+        MetricsTests.Sample(await client.GetStringAsync("/metrics"), "corescope_backups_stored_future_dated").Should().Be(1);
+
+        _clock.Advance(TimeSpan.FromHours(1));
+        var first = await StoredBackups.StoreAsync(client);
+        (await StoredBackups.IdsAsync(client)).Should().Equal([first.Id(), future], "the store's newest is the one it just wrote");
+        var afterFirst = await BackupHealthAsync(client);
+        afterFirst.GetProperty("lastSuccessAt").GetString().Should().Be("2026-01-01T03:59:00.000Z");
+        afterFirst.GetProperty("futureDatedCount").GetInt32().Should().Be(1);
+
+        _clock.Advance(TimeSpan.FromHours(1));
+        var second = await StoredBackups.StoreAsync(client);
+        (await StoredBackups.IdsAsync(client)).Should().Equal([second.Id(), first.Id()], "KeepLast=2 keeps the two the store wrote last, whatever their dates");
+        factory.Logs.Lines.Should().Contain(line => line.Message.StartsWith($"Retention removed stored backup {future}", StringComparison.Ordinal));
+        second.GetProperty("sequence").GetInt64().Should().Be(first.GetProperty("sequence").GetInt64() + 1);
+        var afterSecond = await BackupHealthAsync(client);
+        afterSecond.GetProperty("futureDatedCount").GetInt32().Should().Be(0);
+        afterSecond.GetProperty("lastSuccessAt").GetString().Should().Be("2026-01-01T04:59:00.000Z");
+        MetricsTests.Sample(await client.GetStringAsync("/metrics"), "corescope_backups_stored_future_dated").Should().Be(0);
+    }
+
+    private static async Task<JsonElement> BackupHealthAsync(HttpClient client) =>
+        JsonDocument.Parse(await client.GetStringAsync("/api/health")).RootElement.GetProperty("backup").Clone();
 
     [Test]
     [Category("Slow")]

@@ -6,6 +6,7 @@ namespace CoreScope.Api.Tests.Backup;
 /// <summary>
 /// The retention policy alone, on synthetic lists of dates, as restic tests its own <c>forget</c> policy
 /// (restic's internal/restic/snapshot_policy_test.go: a fixed list of times, a policy, the set that must remain).
+/// The policy takes the backups newest first in the store's order, as the store hands them over.
 /// </summary>
 public sealed class RetentionPolicyTests
 {
@@ -22,7 +23,7 @@ public sealed class RetentionPolicyTests
     [Test]
     public void KeepLast_KeepsTheNewestN_WhateverTheirDays()
     {
-        var backups = Enumerable.Range(1, 10).Select(day => Backup($"2026-05-{day:D2}T03:00:00Z")).ToList();
+        var backups = Enumerable.Range(1, 10).Reverse().Select(day => Backup($"2026-05-{day:D2}T03:00:00Z")).ToList();
 
         var decision = new RetentionPolicy(KeepLast: 3, 0, 0, 0).Apply(backups, Now, TimeZoneInfo.Utc);
 
@@ -92,7 +93,7 @@ public sealed class RetentionPolicyTests
     [Test]
     public void AYearOfNightlyRuns_Daily7Weekly4Monthly12_LeavesTwentyBackups()
     {
-        var nightly = Enumerable.Range(0, 365).Select(day => Backup($"{new DateTime(2025, 1, 1).AddDays(day):yyyy-MM-dd}T03:00:00Z")).ToList();
+        var nightly = Enumerable.Range(0, 365).Reverse().Select(day => Backup($"{new DateTime(2025, 1, 1).AddDays(day):yyyy-MM-dd}T03:00:00Z")).ToList();
 
         var kept = Kept(new RetentionPolicy(0, KeepDaily: 7, KeepWeekly: 4, KeepMonthly: 12), nightly, now: At("2025-12-31T04:00:00Z"))
             .Select(id => id[..10]).ToList();
@@ -116,12 +117,13 @@ public sealed class RetentionPolicyTests
         var present = new List<RetentionCandidate>();
         foreach (var backup in all)
         {
-            present.Add(backup);
-            var removed = policy.Apply(present, backup.CreatedAt, TimeZoneInfo.Utc).Remove.ToHashSet();
+            present.Insert(0, backup);
+            var removed = policy.Apply(present, backup.CreatedAt, TimeZoneInfo.Utc, justStored: backup.Id).Remove.ToHashSet();
             present.RemoveAll(candidate => removed.Contains(candidate.Id));
         }
 
-        present.Select(backup => backup.Id).Order(StringComparer.Ordinal).Should().Equal(Kept(policy, all, now: all[^1].CreatedAt));
+        present.Select(backup => backup.Id).Order(StringComparer.Ordinal)
+            .Should().Equal(Kept(policy, all.AsEnumerable().Reverse(), now: all[^1].CreatedAt));
     }
 
     [Test]
@@ -161,6 +163,47 @@ public sealed class RetentionPolicyTests
 
         policy.Apply(backups, At("2026-06-02T10:00:01Z"), TimeZoneInfo.Utc).Remove
             .Should().BeEquivalentTo("2026-06-01T10:00:00Z", "2026-05-31T11:00:00Z");
+    }
+
+    [Test]
+    public void ABackupDatedInTheFuture_DoesNotCountAsTheNewest_TheStoresOrderDoes()
+    {
+        // The store's order: the two it wrote last first, then one of an earlier version whose clock was half a year ahead.
+        RetentionCandidate[] newestFirst =
+        [
+            Backup("2026-06-01T11:00:00Z"),
+            Backup("2026-06-01T10:00:00Z"),
+            Backup("2026-12-01T03:00:00Z"),
+        ];
+
+        var decision = new RetentionPolicy(KeepLast: 2, 0, 0, 0).Apply(newestFirst, Now, TimeZoneInfo.Utc, justStored: "2026-06-01T11:00:00Z");
+
+        decision.Keep.Keys.Should().BeEquivalentTo("2026-06-01T11:00:00Z", "2026-06-01T10:00:00Z");
+        decision.Keep["2026-06-01T11:00:00Z"].Should().Contain("newest good backup");
+        decision.Remove.Should().Equal("2026-12-01T03:00:00Z");
+    }
+
+    [Test]
+    public void TheBackupJustMade_IsNeverRemoved_WhateverTheRulesSay()
+    {
+        // An offsite target that holds newer copies than the one just sent (the store's order puts it second), and a day
+        // rule that keeps one backup: the copy just made stays all the same, and it is the only reason.
+        RetentionCandidate[] newestFirst = [Backup("2026-06-01T11:00:00Z"), Backup("2026-06-01T10:00:00Z"), Backup("2026-05-31T10:00:00Z")];
+
+        var decision = new RetentionPolicy(0, KeepDaily: 1, 0, 0).Apply(newestFirst, Now, TimeZoneInfo.Utc, justStored: "2026-06-01T10:00:00Z");
+
+        decision.Keep.Keys.Should().BeEquivalentTo("2026-06-01T11:00:00Z", "2026-06-01T10:00:00Z");
+        decision.Keep["2026-06-01T10:00:00Z"].Should().Equal(RetentionPolicy.JustStored);
+        decision.Remove.Should().Equal("2026-05-31T10:00:00Z");
+    }
+
+    [Test]
+    public void PreRestoreBackup_DatedInTheFuture_IsNotYoung()
+    {
+        RetentionCandidate[] newestFirst = [Backup("2026-06-01T11:00:00Z"), Backup("2027-06-01T10:00:00Z", "pre-restore")];
+
+        new RetentionPolicy(KeepLast: 1, 0, 0, 0).Apply(newestFirst, Now, TimeZoneInfo.Utc).Remove
+            .Should().Equal(["2027-06-01T10:00:00Z"], "its age says nothing: it would be kept until the clock is a day past it");
     }
 
     [Test]

@@ -1,3 +1,4 @@
+using CoreScope.Api.Tests.Backup;
 using CoreScope.Data.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
@@ -142,18 +143,63 @@ public sealed class BackupHealthTests : WorkspaceTests
         using var client = factory.CreateClient(key: null);
         var activity = factory.Services.GetRequiredService<BackupActivity>();
 
-        // What issue 12's store calls at start with the newest manifest of its catalogue: 30 hours old, so stale.
-        activity.RememberNewestStoredBackup(_clock.GetUtcNow().AddHours(-30), 4096, BackupTrigger.Schedule, "20260227T200000Z");
-        activity.RememberNewestStoredBackup(_clock.GetUtcNow().AddHours(-40), 2048, BackupTrigger.Manual, "20260227T100000Z");
+        // What the store reports at start from its catalogue, newest first in its order: the newest good one is 30 hours old, so stale.
+        activity.SetStoredBackups(
+        [
+            new StoredBackupSummary("20260227T200000Z-000001", _clock.GetUtcNow().AddHours(-30), 4096, "schedule", IsGood: true),
+            new StoredBackupSummary("20260227T100000Z-000002", _clock.GetUtcNow().AddHours(-40), 2048, "manual", IsGood: true),
+        ]);
 
         using var health = await HealthAsync(client);
         health.RootElement.GetProperty("status").GetString().Should().Be("degraded", "the newest stored backup is 30 hours old, MaxAgeHours 26");
         var backup = health.RootElement.GetProperty("backup");
-        backup.GetProperty("lastSuccessAt").GetString().Should().Be("2026-02-27T20:00:00.000Z", "an older one found later does not replace it");
+        backup.GetProperty("lastSuccessAt").GetString().Should().Be("2026-02-27T20:00:00.000Z", "the store's newest, not an older one");
+        backup.GetProperty("storedCount").GetInt32().Should().Be(2);
         backup.GetProperty("lastSuccessSizeBytes").GetInt64().Should().Be(4096);
         backup.GetProperty("lastSuccessAgeSeconds").GetDouble().Should().Be(30 * 3600);
         MetricsTests.Sample(await client.GetStringAsync("/metrics"), "corescope_backups_total", "outcome=\"success\"", "trigger=\"schedule\"")
             .Should().Be(0, "a backup found on disk is not a backup made now");
+    }
+
+    [Test]
+    public async Task Health_AfterStoredBackupsAreDeleted_CountsTheNewestLeft_AndAnEmptiedStoreIsNotFresh()
+    {
+        await using var factory = Server(maxAgeHours: "26");
+        using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
+        var older = (await StoredBackups.StoreAsync(client)).Id();
+        _clock.Advance(TimeSpan.FromHours(1));
+        var newer = (await StoredBackups.StoreAsync(client)).Id();
+        _clock.Advance(TimeSpan.FromMinutes(10));
+
+        var both = (await HealthAsync(client)).RootElement.GetProperty("backup");
+        both.GetProperty("lastSuccessAt").GetString().Should().Be("2026-03-01T03:00:00.000Z");
+        both.GetProperty("storedCount").GetInt32().Should().Be(2);
+
+        (await client.DeleteAsync($"/api/backups/{newer}")).StatusCode.Should().Be(HttpStatusCode.NoContent);
+        using (var oneLeft = await HealthAsync(client))
+        {
+            var backup = oneLeft.RootElement.GetProperty("backup");
+            backup.GetProperty("lastSuccessAt").GetString().Should().Be("2026-03-01T02:00:00.000Z", "a deleted backup is no backup; the newest left counts");
+            backup.GetProperty("lastSuccessAgeSeconds").GetDouble().Should().Be(70 * 60);
+            backup.GetProperty("storedCount").GetInt32().Should().Be(1);
+            oneLeft.RootElement.GetProperty("status").GetString().Should().Be("ok");
+        }
+
+        (await client.DeleteAsync($"/api/backups/{older}")).StatusCode.Should().Be(HttpStatusCode.NoContent);
+        using (var emptied = await HealthAsync(client))
+        {
+            var backup = emptied.RootElement.GetProperty("backup");
+            backup.GetProperty("storedCount").GetInt32().Should().Be(0);
+            backup.GetProperty("lastSuccessAt").ValueKind.Should().Be(JsonValueKind.Null);
+            backup.GetProperty("stale").GetBoolean().Should().BeTrue("the store held backups and holds none now, an hour after the server started");
+            emptied.RootElement.GetProperty("status").GetString().Should().Be("degraded");
+        }
+
+        (await client.GetAsync("/api/health/backup")).StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        MetricsTests.Sample(await client.GetStringAsync("/metrics"), "corescope_backups_stored").Should().Be(0);
+        (await client.GetStringAsync("/metrics")).Split('\n').Should().NotContain(
+            line => line.StartsWith("corescope_backup_last_success_timestamp_seconds", StringComparison.Ordinal),
+            "no good backup is known, so the alert rule CoreScopeNoBackupKnown sees the series absent");
     }
 
     [Test]

@@ -66,7 +66,12 @@ public sealed class MetricsTests : WorkspaceTests
 
         // The calls issues 12 and 13 make, through the server's own BackupActivity.
         var activity = factory.Services.GetRequiredService<BackupActivity>();
-        activity.SetStoredBackups(3, 3_000_000);
+        activity.SetStoredBackups(
+        [
+            new StoredBackupSummary("20300101T030000Z-000003", DateTimeOffset.UtcNow.AddDays(400), 1_000_000, "schedule", IsGood: true),
+            new StoredBackupSummary("20300101T030000Z-000002", DateTimeOffset.UtcNow, 1_000_000, "schedule", IsGood: true),
+            new StoredBackupSummary("20300101T030000Z-000001", DateTimeOffset.UtcNow.AddDays(-1), 1_000_000, "manual", IsGood: false),
+        ]);
         activity.SetNextScheduledAt(new DateTimeOffset(2030, 1, 2, 3, 0, 0, TimeSpan.Zero));
         activity.RecordBackupSucceeded(BackupTrigger.Schedule, 1_000_000, TimeSpan.FromSeconds(4), "20300101T030000Z");
         activity.RecordDrill("20300101T030000Z", CheckOutcome.Passed, TimeSpan.FromSeconds(2));
@@ -77,6 +82,7 @@ public sealed class MetricsTests : WorkspaceTests
         var text = await client.GetStringAsync("/metrics");
         Sample(text, "corescope_backups_stored").Should().Be(3);
         Sample(text, "corescope_backups_stored_size_bytes").Should().Be(3_000_000);
+        Sample(text, "corescope_backups_stored_future_dated").Should().Be(1);
         Sample(text, "corescope_backup_next_scheduled_timestamp_seconds").Should().Be(new DateTimeOffset(2030, 1, 2, 3, 0, 0, TimeSpan.Zero).ToUnixTimeSeconds());
         Sample(text, "corescope_backups_total", "outcome=\"success\"", "trigger=\"schedule\"").Should().Be(1);
         Sample(text, "corescope_drills_total", "outcome=\"passed\"").Should().Be(1);

@@ -60,6 +60,35 @@ public sealed class OffsiteRetentionTests : WorkspaceTests
         server.Logs.Lines.Should().Contain(line => line.Message.StartsWith("Offsite retention removed backup " + ids[0], StringComparison.Ordinal));
     }
 
+    [TestCase("s3")]
+    [TestCase("azureblob")]
+    public async Task ACopyDatedInTheFuture_DoesNotPushOutTheNewOnes_ItIsTheOldestInTheStoresOrder(string targetName)
+    {
+        await using var target = await TargetUnderTest.StartAsync(targetName, Workspace.Root);
+        var settings = target.Settings();
+        settings["CoreScope:Offsite:Retention:KeepLast"] = "2";
+        await CreateDatabaseAsync(30);
+
+        // A backup of an earlier version whose clock was a year ahead; the server copies the newest good backup at start.
+        var future = StoredBackups.PlantAsAnEarlierVersion(
+            StoredBackups.DefaultFolder(Workspace.DatabasePath), Workspace.DatabasePath, DateTime.UtcNow.AddYears(1));
+        var server = CreateServer([.. settings.Select(setting => (setting.Key, setting.Value!))]);
+        using var client = server.CreateClient(CoreScopeApiFactory.StrongApiKey);
+        await OffsiteCopies.WaitForCopyAsync(client, future, targetName);
+
+        var first = (await StoredBackups.StoreAsync(client)).Id();
+        await OffsiteCopies.WaitForCopyAsync(client, first, targetName);
+        (await RemoteIdsAsync(client)).Should().Equal(first, future);
+
+        var second = (await StoredBackups.StoreAsync(client)).Id();
+        await OffsiteCopies.WaitForCopyAsync(client, second, targetName);
+        await Eventually.TrueAsync(async () => (await RemoteIdsAsync(client)).Count == 2, "the target's retention", 30_000);
+
+        (await RemoteIdsAsync(client)).Should().Equal([second, first], "KeepLast=2 keeps the two copies the store wrote last, whatever their dates");
+        (await target.HoldsAsync($"corescope/corescope-backup-{first}.db")).Should().BeTrue();
+        (await target.HoldsAsync($"corescope/corescope-backup-{future}.db")).Should().BeFalse();
+    }
+
     private static async Task<List<string>> RemoteIdsAsync(HttpClient client)
     {
         using var response = await client.GetAsync("/api/offsite/backups");

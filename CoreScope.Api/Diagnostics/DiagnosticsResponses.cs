@@ -18,6 +18,8 @@ public sealed record HealthResponse(
 /// <summary>
 /// What health says of backups (docs/operators.md, "What to watch"). Times are ISO 8601 UTC; a member is null when
 /// nothing of its kind has happened since the server started (or, for stored backups, was found in the store).
+/// <c>StoredCount</c> and <c>FutureDatedCount</c> are what the store holds now (null until it was read), so an emptied
+/// store shows as 0 beside a <c>lastSuccessAt</c> that no longer names a deleted backup.
 /// </summary>
 public sealed record BackupHealth(
     string? LastSuccessAt,
@@ -28,6 +30,8 @@ public sealed record BackupHealth(
     string? NextScheduledAt,
     string? LastDrillAt,
     string? LastDrillOutcome,
+    int? StoredCount,
+    int? FutureDatedCount,
     double? MaxAgeHours,
     bool Stale,
     IReadOnlyList<OffsiteHealth>? Offsite = null);

@@ -79,6 +79,8 @@ public sealed class ServerStatusService(
             Iso(status.NextScheduledAt),
             Iso(status.LastDrillAt),
             status.LastDrillOutcome,
+            status.StoredCount,
+            status.FutureDatedCount,
             status.MaxAgeHours,
             status.Stale,
             backupActivity.OffsiteStatus() is { Count: > 0 } offsite

@@ -2,13 +2,15 @@ using System.Diagnostics.Metrics;
 using System.Globalization;
 using CoreScope.Data.Notify;
 using CoreScope.Data.Options;
+using CoreScope.Data.Store;
 using Microsoft.Extensions.Options;
 
 namespace CoreScope.Data.Diagnostics;
 
 /// <summary>
-/// What <c>/api/health</c> says of backups. <c>Stale</c>: the newest good backup (or, when none is known, the server's
-/// start) is older than <c>MaxAgeHours</c>; it makes the server's status "degraded".
+/// What <c>/api/health</c> says of backups. <c>Stale</c>: the newest good backup (or, while the server has known none,
+/// its start) is older than <c>MaxAgeHours</c>; it makes the server's status "degraded". <c>FutureDatedCount</c>: stored
+/// backups whose <c>createdAt</c> is ahead of the server's clock, which never count as the newest.
 /// </summary>
 public sealed record BackupStatus(
     DateTimeOffset? LastSuccessAt,
@@ -24,8 +26,12 @@ public sealed record BackupStatus(
     string? LastDrillBackupId,
     int? StoredCount,
     long? StoredBytes,
+    int? FutureDatedCount,
     double? MaxAgeHours,
     bool Stale);
+
+/// <summary>One stored backup as the store tells health of it; the store hands them over newest first, in its order.</summary>
+public sealed record StoredBackupSummary(string Id, DateTimeOffset CreatedAt, long SizeBytes, string Trigger, bool IsGood);
 
 /// <summary>What health says of one offsite target: its last copy that worked and its last that failed, since the server started.</summary>
 public sealed record OffsiteTargetStatus(
@@ -39,10 +45,12 @@ public sealed record OffsiteTargetStatus(
 /// and the restore of issues 12 and 13 record here without any HTTP request around them.
 /// </summary>
 /// <remarks>
-/// The state is kept in memory: after a restart it knows nothing until the store of issue 12 tells it the newest
-/// stored backup (<see cref="RememberNewestStoredBackup"/>). Until then the server's start counts as the last good
-/// backup for staleness, so a restart neither hides stale backups for longer than MaxAgeHours nor raises an alarm
-/// the moment it starts.
+/// The newest good backup is the newer of the last download delivered since the start and the newest good stored
+/// backup the store holds now (<see cref="SetStoredBackups"/>, after every change of the store): a stored backup that
+/// was deleted, by retention or by hand, no longer counts, and one dated in the future never does. Until the server
+/// knows a good backup its start counts as the last one for staleness, so a restart neither hides stale backups for
+/// longer than MaxAgeHours nor raises an alarm the moment it starts; once it has known one, a store emptied since is
+/// stale at once.
 /// </remarks>
 public sealed class BackupActivity
 {
@@ -64,10 +72,9 @@ public sealed class BackupActivity
     private readonly Counter<long> _drills;
     private readonly Counter<long> _offsiteCopies;
 
-    private DateTimeOffset? _lastSuccessAt;
-    private long? _lastSuccessSizeBytes;
-    private string? _lastSuccessTrigger;
-    private string? _lastSuccessBackupId;
+    private DateTimeOffset? _lastDownloadAt;
+    private long? _lastDownloadSizeBytes;
+    private bool _knewAGoodBackup;
     private DateTimeOffset? _lastFailureAt;
     private string? _lastFailureReason;
     private DateTimeOffset? _nextScheduledAt;
@@ -76,8 +83,7 @@ public sealed class BackupActivity
     private string? _lastDrillBackupId;
     private DateTimeOffset? _lastDrillPassedAt;
     private readonly Dictionary<string, OffsiteTargetStatus> _offsite = new(StringComparer.Ordinal);
-    private int? _storedCount;
-    private long? _storedBytes;
+    private IReadOnlyList<StoredBackupSummary>? _stored;
 
     public BackupActivity(CoreScopeMeter meter, BackupAlerts alerts, IOptions<BackupMonitoringOptions> options, TimeProvider timeProvider)
     {
@@ -118,9 +124,9 @@ public sealed class BackupActivity
         _restores.Add(0, new KeyValuePair<string, object?>(OutcomeTag, "failure"));
 
         // Gauges are read when /metrics is scraped; an unknown value publishes no point rather than a made-up 0.
-        m.CreateObservableGauge("corescope.backup.last_success_timestamp", () => Point(Read(() => _lastSuccessAt)), unit: "s",
+        m.CreateObservableGauge("corescope.backup.last_success_timestamp", () => Point(Status().LastSuccessAt), unit: "s",
             description: "Unix time of the newest good backup this server knows of.");
-        m.CreateObservableGauge("corescope.backup.last_success_size", () => Point(Read(() => _lastSuccessSizeBytes)), unit: "By",
+        m.CreateObservableGauge("corescope.backup.last_success_size", () => Point(Status().LastSuccessSizeBytes), unit: "By",
             description: "Size of the newest good backup.");
         m.CreateObservableGauge("corescope.backup.last_failure_timestamp", () => Point(Read(() => _lastFailureAt)), unit: "s",
             description: "Unix time of the last failed backup.");
@@ -128,22 +134,30 @@ public sealed class BackupActivity
             description: "Unix time of the next scheduled backup.");
         m.CreateObservableGauge("corescope.drill.last_passed_timestamp", () => Point(Read(() => _lastDrillPassedAt)), unit: "s",
             description: "Unix time of the last restore drill that passed.");
-        m.CreateObservableGauge("corescope.backups.stored", () => Point(Read(() => (long?)_storedCount)),
+        m.CreateObservableGauge("corescope.backups.stored", () => Point((long?)Status().StoredCount),
             description: "Stored backups in the store.");
-        m.CreateObservableGauge("corescope.backups.stored.size", () => Point(Read(() => _storedBytes)), unit: "By",
+        m.CreateObservableGauge("corescope.backups.stored.size", () => Point(Status().StoredBytes), unit: "By",
             description: "Bytes of all stored backups.");
+        m.CreateObservableGauge("corescope.backups.stored.future_dated", () => Point((long?)Status().FutureDatedCount),
+            description: "Stored backups dated later than the server's clock (a clock that jumped, a store restored from another machine).");
     }
 
-    /// <summary>A backup was made and delivered: sent to its client, or stored with its manifest.</summary>
+    /// <summary>
+    /// A backup was made and delivered: sent to its client, or stored with its manifest. A download counts as the newest
+    /// good backup from now on; a stored one counts through the store's report (<see cref="SetStoredBackups"/>), for as
+    /// long as it is stored.
+    /// </summary>
     public void RecordBackupSucceeded(BackupTrigger trigger, long sizeBytes, TimeSpan duration, string? backupId = null)
     {
         var label = MonitoringLabels.Of(trigger);
-        lock (_lock)
+        if (trigger == BackupTrigger.Download)
         {
-            _lastSuccessAt = _timeProvider.GetUtcNow();
-            _lastSuccessSizeBytes = sizeBytes;
-            _lastSuccessTrigger = label;
-            _lastSuccessBackupId = backupId;
+            lock (_lock)
+            {
+                _lastDownloadAt = _timeProvider.GetUtcNow();
+                _lastDownloadSizeBytes = sizeBytes;
+                _knewAGoodBackup = true;
+            }
         }
 
         var triggerTag = new KeyValuePair<string, object?>(TriggerTag, label);
@@ -248,13 +262,18 @@ public sealed class BackupActivity
         }
     }
 
-    /// <summary>What the store holds now; the store calls it at start and after every change (store, delete, retention).</summary>
-    public void SetStoredBackups(int count, long totalBytes)
+    /// <summary>
+    /// What the store holds now, damaged backups included, newest first in the store's order; the store calls it at start
+    /// and after every change (store, delete, retention). Its newest good backup not dated in the future is the newest
+    /// good backup health reports, found on disk or stored since the start, and neither counted nor alerted here.
+    /// </summary>
+    public void SetStoredBackups(IReadOnlyList<StoredBackupSummary> newestFirst)
     {
+        var now = _timeProvider.GetUtcNow();
         lock (_lock)
         {
-            _storedCount = count;
-            _storedBytes = totalBytes;
+            _stored = newestFirst;
+            _knewAGoodBackup |= NewestStored(newestFirst, now) is not null;
         }
     }
 
@@ -267,50 +286,48 @@ public sealed class BackupActivity
         }
     }
 
-    /// <summary>
-    /// The newest good stored backup found on disk at start (the catalogue outlives the process, this record does
-    /// not). Kept only when it is newer than what is known already, and neither counted nor alerted.
-    /// </summary>
-    public void RememberNewestStoredBackup(DateTimeOffset createdAt, long sizeBytes, BackupTrigger trigger, string backupId)
-    {
-        lock (_lock)
-        {
-            if (_lastSuccessAt is null || createdAt > _lastSuccessAt)
-            {
-                _lastSuccessAt = createdAt;
-                _lastSuccessSizeBytes = sizeBytes;
-                _lastSuccessTrigger = MonitoringLabels.Of(trigger);
-                _lastSuccessBackupId = backupId;
-            }
-        }
-    }
-
     /// <summary>The state now, and whether backups are stale by <see cref="BackupMonitoringOptions.MaxAgeHours"/>.</summary>
     public BackupStatus Status()
     {
         var now = _timeProvider.GetUtcNow();
         lock (_lock)
         {
-            var age = now - _lastSuccessAt;
-            var stale = _maxAgeHours is { } maxAge && now - (_lastSuccessAt ?? _startedAt) > TimeSpan.FromHours(maxAge);
+            var stored = _stored is null ? null : NewestStored(_stored, now);
+            var lastSuccessAt = _lastDownloadAt;
+            var lastSuccessSizeBytes = _lastDownloadSizeBytes;
+            var lastSuccessTrigger = _lastDownloadAt is null ? null : MonitoringLabels.Of(BackupTrigger.Download);
+            string? lastSuccessBackupId = null;
+            if (stored is not null && (lastSuccessAt is null || stored.CreatedAt >= lastSuccessAt))
+            {
+                (lastSuccessAt, lastSuccessSizeBytes, lastSuccessTrigger, lastSuccessBackupId) = (stored.CreatedAt, stored.SizeBytes, stored.Trigger, stored.Id);
+            }
+
+            var age = now - lastSuccessAt;
+            var stale = _maxAgeHours is { } maxAge
+                && (lastSuccessAt is { } at ? now - at > TimeSpan.FromHours(maxAge) : _knewAGoodBackup || now - _startedAt > TimeSpan.FromHours(maxAge));
             return new BackupStatus(
-                _lastSuccessAt,
+                lastSuccessAt,
                 age is { } known ? Math.Round(Math.Max(known.TotalSeconds, 0), 1) : null,
-                _lastSuccessSizeBytes,
-                _lastSuccessTrigger,
-                _lastSuccessBackupId,
+                lastSuccessSizeBytes,
+                lastSuccessTrigger,
+                lastSuccessBackupId,
                 _lastFailureAt,
                 _lastFailureReason,
                 _nextScheduledAt,
                 _lastDrillAt,
                 _lastDrillOutcome,
                 _lastDrillBackupId,
-                _storedCount,
-                _storedBytes,
+                _stored?.Count,
+                _stored?.Sum(backup => backup.SizeBytes),
+                _stored?.Count(backup => StoreOrder.IsFutureDated(backup.CreatedAt.UtcDateTime, now)),
                 _maxAgeHours,
                 stale);
         }
     }
+
+    // The first good stored backup in the store's order that is not dated in the future: one that is cannot say how old it is.
+    private static StoredBackupSummary? NewestStored(IReadOnlyList<StoredBackupSummary> newestFirst, DateTimeOffset now) =>
+        newestFirst.FirstOrDefault(backup => backup.IsGood && !StoreOrder.IsFutureDated(backup.CreatedAt.UtcDateTime, now));
 
     private T Read<T>(Func<T> read)
     {

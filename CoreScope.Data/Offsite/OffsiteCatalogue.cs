@@ -84,7 +84,10 @@ public sealed class OffsiteCatalogue
         return listings;
     }
 
-    /// <summary>The backups one target holds, from its manifests, newest first. Throws <see cref="OffsiteTargetException"/>.</summary>
+    /// <summary>
+    /// The backups one target holds, from its manifests, newest first in the store's order (<see cref="StoreOrder"/>); a
+    /// manifest without a sequence by when the target confirmed its copy. Throws <see cref="OffsiteTargetException"/>.
+    /// </summary>
     public async Task<IReadOnlyList<OffsiteBackup>> ReadAsync(IOffsiteTarget target, CancellationToken cancellationToken)
     {
         var backups = new List<OffsiteBackup>();
@@ -97,7 +100,8 @@ public sealed class OffsiteCatalogue
             }
         }
 
-        return backups.OrderByDescending(backup => backup.Manifest.CreatedAt).ThenByDescending(backup => backup.Manifest.Id, StringComparer.Ordinal).ToList();
+        return StoreOrder.NewestFirst(backups, backup => backup.Manifest,
+            backup => backup.Manifest.Offsite?.FirstOrDefault(copy => copy.Target == target.Name)?.ConfirmedAt);
     }
 
     /// <summary>The backup stored under <paramref name="key"/> on <paramref name="target"/>, found through the manifest beside it.</summary>
@@ -118,9 +122,10 @@ public sealed class OffsiteCatalogue
 
     /// <summary>
     /// Applies the offsite retention to one target's backups, by their manifests there; removes each one's object and
-    /// then its manifest, and the entry from the local manifest. Returns the ids removed.
+    /// then its manifest, and the entry from the local manifest. <paramref name="justCopied"/>, the copy that ran this
+    /// pass, is kept whatever the rules say. Returns the ids removed.
     /// </summary>
-    public async Task<IReadOnlyList<string>> ApplyRetentionAsync(IOffsiteTarget target, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<string>> ApplyRetentionAsync(IOffsiteTarget target, string? justCopied, CancellationToken cancellationToken)
     {
         if (_retention.KeepsEverything)
         {
@@ -131,7 +136,7 @@ public sealed class OffsiteCatalogue
         var decision = _retention.Apply(
             backups.Select(backup => new RetentionCandidate(
                 backup.Manifest.Id, new DateTimeOffset(backup.Manifest.CreatedAt, TimeSpan.Zero), backup.Manifest.Trigger, backup.Manifest.IsGood)),
-            _timeProvider.GetUtcNow(), _timeZone.Value);
+            _timeProvider.GetUtcNow(), _timeZone.Value, justCopied);
         foreach (var id in decision.Remove)
         {
             var backup = backups.First(candidate => candidate.Manifest.Id == id);

@@ -182,7 +182,7 @@ public sealed class OffsiteUploader : IDisposable
             // The copy is made whatever retention then meets: a failure there is the next copy's to retry.
             try
             {
-                await _catalogue.ApplyRetentionAsync(target, cancellationToken);
+                await _catalogue.ApplyRetentionAsync(target, backupId, cancellationToken);
             }
             catch (OffsiteTargetException exception)
             {

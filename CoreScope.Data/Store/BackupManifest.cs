@@ -57,6 +57,15 @@ public sealed record BackupManifest
     /// </summary>
     public string Status { get; init; } = StoredBackupStatus.Ok;
 
+    /// <summary>
+    /// The store's count of the backups it wrote, one more than the highest it knew when it wrote this one: what orders
+    /// backups newest first (<see cref="StoreOrder"/>), whatever the clock said. Null in manifests of earlier versions,
+    /// and when the value is not one the store could have written.
+    /// </summary>
+    [JsonConverter(typeof(StoreSequenceConverter))]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public long? Sequence { get; init; }
+
     /// <summary>The last restore drill's verdict (<see cref="BackupDrill"/>); null until the backup is drilled.</summary>
     public BackupDrill? Drill { get; init; }
 

@@ -54,6 +54,7 @@ public sealed class BackupStore
     // a 1 GiB file again (1.4 to 3.2 s here, docs/benchmarks.md) for every range it asks for, while any write to the file changes its time.
     private readonly ConcurrentDictionary<string, (long Length, DateTime WrittenAt)> _verified = new(StringComparer.Ordinal);
     private StoreFailure? _lastFailure;
+    private long _highestSequence;
 
     public BackupStore(
         BackupService backupService,
@@ -141,13 +142,6 @@ public sealed class BackupStore
             }
         }
 
-        var newest = List().FirstOrDefault(manifest => manifest.IsGood && TriggerOf(manifest.Trigger) is not null);
-        if (newest is not null)
-        {
-            _activity.RememberNewestStoredBackup(
-                new DateTimeOffset(newest.CreatedAt, TimeSpan.Zero), newest.SizeBytes, TriggerOf(newest.Trigger)!.Value, newest.Id);
-        }
-
         ReportCatalogue();
         var damaged = _catalogue.Values.Where(manifest => manifest.Status != StoredBackupStatus.Ok).ToList();
         _logger.LogInformation("Backup store {Folder}: {Count} stored backups", Folder, _catalogue.Count);
@@ -157,14 +151,12 @@ public sealed class BackupStore
         }
     }
 
-    /// <summary>Every stored backup, damaged ones included, newest first.</summary>
+    /// <summary>Every stored backup, damaged ones included, newest first in the store's order (<see cref="StoreOrder"/>).</summary>
     public IReadOnlyList<BackupManifest> List()
     {
         lock (_gate)
         {
-            return _catalogue.Keys.ToList().Select(Refresh)
-                .OrderByDescending(manifest => manifest.CreatedAt).ThenByDescending(manifest => manifest.Id, StringComparer.Ordinal)
-                .ToList();
+            return NewestFirst(_catalogue.Keys.ToList().Select(Refresh));
         }
     }
 
@@ -376,6 +368,7 @@ public sealed class BackupStore
                 Integrity = integrity,
                 IntegrityCheck = integrity is null ? null : _options.IntegrityCheck.ToString().ToLowerInvariant(),
                 FileName = fileName,
+                Sequence = NextSequence(),
             };
             await WriteManifestAsync(manifest, cancellationToken);
             StoreFiles.FlushFolder(Folder);
@@ -393,7 +386,7 @@ public sealed class BackupStore
                 "snapshot {SnapshotMs} ms, integrity check {IntegrityMs} ms, compress {CompressMs} ms, fsync {FlushMs} ms, SHA-256 {HashMs} ms",
                 id, manifest.Trigger, manifest.Method, compress ? ", gzip" : "", length, integrity ?? "not checked", manifest.DurationMs,
                 snapshotMs, integrityMs, flushStartedMs - snapshotMs - integrityMs, hashStartedMs - flushStartedMs, hashMs);
-            ApplyRetention();
+            ApplyRetention(justStored: id);
             ReportCatalogue();
             AnnounceStored(manifest);
             return manifest;
@@ -477,6 +470,7 @@ public sealed class BackupStore
                 Rows = new Dictionary<string, long>(),
                 Integrity = "the live database could not be read: " + reason,
                 FileName = fileName,
+                Sequence = NextSequence(),
             };
             await WriteManifestAsync(manifest, cancellationToken);
             StoreFiles.FlushFolder(Folder);
@@ -564,16 +558,49 @@ public sealed class BackupStore
         }
     }
 
-    private static BackupTrigger? TriggerOf(string label) =>
-        Enum.GetValues<BackupTrigger>().Where(trigger => MonitoringLabels.Of(trigger) == label).Select(trigger => (BackupTrigger?)trigger).FirstOrDefault();
-
-    // What health and /metrics say the store holds: every listed backup, damaged ones too, since they take the disk.
+    // What health and /metrics say the store holds: every listed backup, damaged ones too, since they take the disk, in
+    // the store's order, so that health's newest good backup is the one retention and the list call newest.
     private void ReportCatalogue()
     {
         lock (_gate)
         {
-            _activity.SetStoredBackups(_catalogue.Count, _catalogue.Values.Sum(manifest => manifest.SizeBytes));
+            _activity.SetStoredBackups(NewestFirst(_catalogue.Values)
+                .Select(manifest => new StoredBackupSummary(
+                    manifest.Id, new DateTimeOffset(manifest.CreatedAt, TimeSpan.Zero), manifest.SizeBytes, manifest.Trigger, manifest.IsGood))
+                .ToList());
         }
+    }
+
+    // One more than the highest sequence the store knows, in its catalogue or handed out since the start (a deleted
+    // newest backup does not give its number back). Only one backup is written at a time (the snapshot slot), and the
+    // gate makes even two at once get two numbers.
+    private long NextSequence()
+    {
+        lock (_gate)
+        {
+            _highestSequence = StoreOrder.Next(Math.Max(_highestSequence, StoreOrder.Highest(_catalogue.Values)));
+            return _highestSequence;
+        }
+    }
+
+    private List<BackupManifest> NewestFirst(IEnumerable<BackupManifest> manifests) =>
+        StoreOrder.NewestFirst(manifests, manifest => manifest, ObservedAt);
+
+    // When the store saw a manifest without a sequence written: its data file's time, which nothing changes once it is
+    // renamed into place; the manifest's own time changes with every drill verdict or offsite copy written into it, so
+    // it is the fallback only for a backup whose file is gone.
+    private DateTime? ObservedAt(BackupManifest manifest)
+    {
+        foreach (var file in (string[])[manifest.FileName, StoreFiles.Manifest(manifest.Id)])
+        {
+            var info = new FileInfo(Path.Combine(Folder, file));
+            if (info.Exists)
+            {
+                return info.LastWriteTimeUtc;
+            }
+        }
+
+        return null;
     }
 
     private async Task<string> CheckIntegrityAsync(string file, bool quick, CancellationToken cancellationToken)
@@ -613,8 +640,11 @@ public sealed class BackupStore
         StoreFiles.FlushFolder(Folder);
     }
 
-    /// <summary>Applies the retention policy to the good backups on disk; damaged ones are left for the operator.</summary>
-    private void ApplyRetention()
+    /// <summary>
+    /// Applies the retention policy to the good backups on disk, in the store's order; damaged ones are left for the
+    /// operator, and <paramref name="justStored"/> is kept whatever the rules say.
+    /// </summary>
+    private void ApplyRetention(string justStored)
     {
         if (_retention.KeepsEverything)
         {
@@ -623,10 +653,9 @@ public sealed class BackupStore
 
         lock (_gate)
         {
-            var candidates = _catalogue.Values
-                .Where(manifest => manifest.Status == StoredBackupStatus.Ok)
+            var candidates = NewestFirst(_catalogue.Values.Where(manifest => manifest.Status == StoredBackupStatus.Ok))
                 .Select(manifest => new RetentionCandidate(manifest.Id, new DateTimeOffset(manifest.CreatedAt, TimeSpan.Zero), manifest.Trigger, manifest.IsGood));
-            var decision = _retention.Apply(candidates, _timeProvider.GetUtcNow(), _timeZone.Value);
+            var decision = _retention.Apply(candidates, _timeProvider.GetUtcNow(), _timeZone.Value, justStored);
             foreach (var id in decision.Remove)
             {
                 var manifest = _catalogue[id];

@@ -14,8 +14,11 @@ public sealed record RetentionDecision(IReadOnlyDictionary<string, IReadOnlyList
 /// backups newest first; each rule keeps a backup when it is the first one seen in a new bucket (any backup for
 /// "last", a calendar day, an ISO week, a month, in the schedule's time zone) until it has kept its count. A backup is
 /// kept when any rule keeps it, so one backup can count as daily, weekly and monthly at once. On top of restic:
-/// the newest good backup and a <c>pre-restore</c> backup younger than 24 hours are always kept. A policy of all
-/// zeros keeps everything (restic refuses to run without one; a server must not delete on a missing setting).
+/// the backup just made, the newest good backup and a <c>pre-restore</c> backup younger than 24 hours are always kept.
+/// A policy of all zeros keeps everything (restic refuses to run without one; a server must not delete on a missing
+/// setting). "Newest" is the order the backups are given in, the store's (<see cref="StoreOrder"/>), never their
+/// <c>createdAt</c>: a backup dated in the future by a clock that jumped would otherwise stay "last" and push out each
+/// new one.
 /// </summary>
 public sealed record RetentionPolicy(int KeepLast, int KeepDaily, int KeepWeekly, int KeepMonthly)
 {
@@ -26,10 +29,18 @@ public sealed record RetentionPolicy(int KeepLast, int KeepDaily, int KeepWeekly
 
     public bool KeepsEverything => KeepLast == 0 && KeepDaily == 0 && KeepWeekly == 0 && KeepMonthly == 0;
 
-    public RetentionDecision Apply(IEnumerable<RetentionCandidate> backups, DateTimeOffset now, TimeZoneInfo timeZone)
+    /// <summary>The keep reason of the backup whose storing ran this retention.</summary>
+    public const string JustStored = "just stored";
+
+    /// <summary>
+    /// Decides over <paramref name="newestFirst"/>, in the store's order. <paramref name="justStored"/> is the backup
+    /// whose storing (or copy) ran this pass: it is kept whatever the rules say, since removing it would answer a
+    /// successful backup with nothing kept.
+    /// </summary>
+    public RetentionDecision Apply(IEnumerable<RetentionCandidate> newestFirst, DateTimeOffset now, TimeZoneInfo timeZone, string? justStored = null)
     {
-        var newestFirst = backups.OrderByDescending(backup => backup.CreatedAt).ThenByDescending(backup => backup.Id, StringComparer.Ordinal).ToList();
-        var newestGood = newestFirst.FirstOrDefault(backup => backup.IsGood)?.Id;
+        var backups = newestFirst.ToList();
+        var newestGood = backups.FirstOrDefault(backup => backup.IsGood)?.Id;
         var index = 0;
         Rule[] rules =
         [
@@ -41,7 +52,7 @@ public sealed record RetentionPolicy(int KeepLast, int KeepDaily, int KeepWeekly
 
         var keep = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
         var remove = new List<string>();
-        foreach (var backup in newestFirst)
+        foreach (var backup in backups)
         {
             var local = TimeZoneInfo.ConvertTime(backup.CreatedAt, timeZone).DateTime;
             var reasons = new List<string>();
@@ -64,12 +75,18 @@ public sealed record RetentionPolicy(int KeepLast, int KeepDaily, int KeepWeekly
                 reasons.Add("no retention configured");
             }
 
+            if (backup.Id == justStored)
+            {
+                reasons.Add(JustStored);
+            }
+
             if (backup.Id == newestGood)
             {
                 reasons.Add("newest good backup");
             }
 
-            if (backup.Trigger == PreRestoreTrigger && now - backup.CreatedAt < PreRestoreProtection)
+            // One dated in the future is not young: its age says nothing, and it would be kept for as long as the clock is behind it.
+            if (backup.Trigger == PreRestoreTrigger && now - backup.CreatedAt < PreRestoreProtection && !StoreOrder.IsFutureDated(backup.CreatedAt.UtcDateTime, now))
             {
                 reasons.Add("pre-restore, younger than 24 hours");
             }
