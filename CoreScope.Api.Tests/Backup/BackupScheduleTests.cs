@@ -177,6 +177,32 @@ public sealed class BackupScheduleTests : WorkspaceTests
         }
     }
 
+    [Test]
+    public async Task Schedule_AfterTheLastStoredBackupIsDeleted_StoresAgain_NeverSkipsAsUnchanged()
+    {
+        await using var factory = StartServer(new() { ["CoreScope:Backup:Schedule"] = "0 3 * * *" });
+        using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
+        await factory.Logs.WaitForAsync("Next scheduled backup at 2026-01-01T03:00:00");
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        await factory.Logs.WaitForAsync("stored as");
+        var first = (await StoredBackups.IdsAsync(client)).Should().ContainSingle().Subject;
+        (await client.DeleteAsync($"/api/backups/{first}")).StatusCode.Should().Be(HttpStatusCode.NoContent);
+
+        // Nothing was written since, but the backup that held this state is gone: skipping would leave the store empty.
+        await factory.Logs.WaitForAsync("Next scheduled backup at 2026-01-02T03:00:00");
+        _clock.Advance(TimeSpan.FromDays(1));
+        await factory.Logs.WaitForAsync("stored as", count: 2);
+        factory.Logs.Lines.Should().NotContain(line => line.Message.Contains("skipped", StringComparison.Ordinal));
+        factory.Logs.Lines.Should().Contain(line => line.Message.Contains($"the last stored backup, {first}, is no longer in the store", StringComparison.Ordinal));
+        (await StoredBackups.IdsAsync(client)).Should().ContainSingle().Which.Should().NotBe(first);
+
+        // With a backup of this state in the store again, the next unchanged run is skipped as before.
+        await factory.Logs.WaitForAsync("Next scheduled backup at 2026-01-03T03:00:00");
+        _clock.Advance(TimeSpan.FromDays(1));
+        await factory.Logs.WaitForAsync("skipped: nothing was written");
+        (await StoredBackups.IdsAsync(client)).Should().ContainSingle();
+    }
+
     [TestCase("CoreScope:Backup:Schedule", "61 * * * *")]
     [TestCase("CoreScope:Backup:Schedule", "every night")]
     [TestCase("CoreScope:Backup:Schedule", "0 3 * *")]

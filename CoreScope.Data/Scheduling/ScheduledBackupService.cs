@@ -11,7 +11,8 @@ namespace CoreScope.Data.Scheduling;
 /// <summary>
 /// Stores a backup at each time of <c>CoreScope:Backup:Schedule</c>, through the same
 /// <see cref="BackupStore.StoreBackupAsync"/> as <c>POST /api/backups</c>. A run is skipped, and says so in the log,
-/// when nothing was committed since the last stored backup (<see cref="DatabaseChanges"/>); a run that fails is
+/// when nothing was committed since the last stored backup (<see cref="DatabaseChanges"/>) and that backup is still in
+/// the store, good; one deleted since holds nothing, so the run stores again. A run that fails is
 /// tried again after <c>RetryDelaySeconds</c>, doubling, <c>RetryAttempts</c> times, each failure in the log.
 /// Every wait goes through <see cref="TimeProvider"/>, so tests move the clock instead of waiting for it.
 /// </summary>
@@ -39,13 +40,21 @@ public sealed class ScheduledBackupService(
         await CronLoop.RunAsync(schedule, _options.Schedule!, "backup", timeProvider, logger, activity.SetNextScheduledAt, RunAsync, stoppingToken);
     }
 
-    /// <summary>One scheduled run: skip when nothing changed, else store, retrying failures with backoff.</summary>
+    /// <summary>One scheduled run: skip when nothing changed and the backup of that state is stored, else store, retrying failures with backoff.</summary>
     private async Task RunAsync(DateTimeOffset planned, CancellationToken stoppingToken)
     {
-        if (!await changes.ChangedSinceLastBackupAsync(stoppingToken))
+        if (await changes.UnchangedSinceBackupAsync(stoppingToken) is { } holder)
         {
-            logger.LogInformation("Scheduled backup of {Planned:O} skipped: nothing was written to the database since the last stored backup", planned);
-            return;
+            if (store.HoldsGood(holder))
+            {
+                logger.LogInformation(
+                    "Scheduled backup of {Planned:O} skipped: nothing was written to the database since the last stored backup, {Id}", planned, holder);
+                return;
+            }
+
+            logger.LogInformation(
+                "Scheduled backup of {Planned:O} stores again although nothing was written: the last stored backup, {Id}, is no longer in the store, or is damaged",
+                planned, holder);
         }
 
         var attempts = _options.RetryAttempts + 1;

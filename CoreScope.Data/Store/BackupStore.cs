@@ -160,6 +160,15 @@ public sealed class BackupStore
         }
     }
 
+    /// <summary>Whether a good stored backup with this id is in the store, its file as written: what a skipped scheduled run relies on.</summary>
+    public bool HoldsGood(string id)
+    {
+        lock (_gate)
+        {
+            return _catalogue.ContainsKey(id) && Refresh(id).IsGood;
+        }
+    }
+
     /// <summary>One stored backup's manifest; <see cref="StoredBackupNotFoundException"/> for anything that is not a known id.</summary>
     public BackupManifest Get(string id)
     {
@@ -379,7 +388,7 @@ public sealed class BackupStore
             }
 
             _verified[id] = (length, File.GetLastWriteTimeUtc(finalPath));
-            _changes.BackupStored(version);
+            _changes.BackupStored(version, id);
             _activity.RecordBackupSucceeded(trigger, length, TimeSpan.FromMilliseconds(manifest.DurationMs), id);
             _logger.LogInformation(
                 "Stored backup {Id} ({Trigger}, {Method}{Compressed}, {Bytes} bytes, integrity {Integrity}) in {DurationMs} ms: " +

@@ -11,18 +11,21 @@ namespace CoreScope.Data.Store;
 /// connection, in any process, commits to the file (https://sqlite.org/pragma.html#pragma_data_version). The
 /// connection never writes and holds no transaction between reads, so it never holds back a checkpoint. A read is
 /// a few microseconds, against hashing or counting a 1 GB database. After a restart nothing is known, so the first
-/// scheduled run always stores a backup: a spare backup is cheap, a missed one is not.
+/// scheduled run always stores a backup: a spare backup is cheap, a missed one is not. What it remembers is which
+/// stored backup holds the state: a caller skips only while that backup is still stored, since one deleted since
+/// (by hand, by retention) holds nothing.
 /// </summary>
 public sealed class DatabaseChanges(SqliteConnectionFactory connectionFactory) : IAsyncDisposable
 {
     private const string DataVersionSql = "PRAGMA data_version;";
 
-    // data_version is a positive counter; this says no backup was stored since the server started.
-    private const long Unknown = long.MinValue;
-
     private readonly SemaphoreSlim _turn = new(1, 1);
     private SQLiteConnection? _connection;
-    private long _versionAtLastBackup = Unknown;
+
+    // Null: no backup was stored since the server started, or what was known had to be forgotten.
+    private LastBackup? _lastBackup;
+
+    private sealed record LastBackup(long Version, string BackupId);
 
     /// <summary>The current data version as this connection sees it.</summary>
     public async Task<long> ReadVersionAsync(CancellationToken cancellationToken)
@@ -43,7 +46,7 @@ public sealed class DatabaseChanges(SqliteConnectionFactory connectionFactory) :
                 _connection = null;
             }
 
-            Interlocked.Exchange(ref _versionAtLastBackup, Unknown);
+            Volatile.Write(ref _lastBackup, null);
             throw;
         }
         finally
@@ -53,16 +56,20 @@ public sealed class DatabaseChanges(SqliteConnectionFactory connectionFactory) :
     }
 
     /// <summary>
-    /// Records that a backup holding everything up to <paramref name="version"/> was stored. The version is read
-    /// before the snapshot starts, so a commit that races the snapshot makes the next run store again rather than skip.
+    /// Records that stored backup <paramref name="backupId"/> holds everything up to <paramref name="version"/>. The
+    /// version is read before the snapshot starts, so a commit that races the snapshot makes the next run store again
+    /// rather than skip.
     /// </summary>
-    public void BackupStored(long version) => Interlocked.Exchange(ref _versionAtLastBackup, version);
+    public void BackupStored(long version, string backupId) => Volatile.Write(ref _lastBackup, new LastBackup(version, backupId));
 
-    /// <summary>False only when a backup was stored since this server started and nothing was committed after it.</summary>
-    public async Task<bool> ChangedSinceLastBackupAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// The id of the backup stored since this server started after which nothing was committed; null when something
+    /// was, or when none is known. The caller still checks that the backup is in the store before it skips on it.
+    /// </summary>
+    public async Task<string?> UnchangedSinceBackupAsync(CancellationToken cancellationToken)
     {
-        var stored = Interlocked.Read(ref _versionAtLastBackup);
-        return stored == Unknown || await ReadVersionAsync(cancellationToken) != stored;
+        var last = Volatile.Read(ref _lastBackup);
+        return last is not null && await ReadVersionAsync(cancellationToken) == last.Version ? last.BackupId : null;
     }
 
     public async ValueTask DisposeAsync()
