@@ -10,7 +10,7 @@ using Microsoft.Extensions.Options;
 namespace CoreScope.Data;
 
 /// <summary>
-/// Start-up work that must finish before the first request: the backup temp folder checked, the schema applied on
+/// Start-up work that must finish before the first request: the backup temp folder and the store folder checked, the schema applied on
 /// the writer connection, the snapshot and restore staging folders a crash left behind removed, and the backup store's sweep and
 /// catalogue. It runs once, whether the host starts it or the program runs it first to turn a refusal into one line
 /// (see <c>StartupChecks</c> in the API).
@@ -26,8 +26,8 @@ public sealed class DatabaseInitializer(
     private bool _done;
 
     /// <summary>
-    /// Throws <see cref="StartupCheckFailedException"/> when the server must not start: the temp folder is unusable,
-    /// or a database that existed is missing.
+    /// Throws <see cref="StartupCheckFailedException"/> when the server must not start: the temp folder or the backup
+    /// store folder is unusable, or a database that existed is missing.
     /// </summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -41,6 +41,10 @@ public sealed class DatabaseInitializer(
 
             var tempDirectory = backupOptions.Value.ResolvedTempDirectory;
             SnapshotFolders.EnsureUsable(tempDirectory);
+
+            // Before the database check, which lists the store folder: a file in its place or a folder the server may
+            // not list or write is one line and exit 78, not a crash.
+            store.EnsureUsable();
             await writer.InitializeAsync(SignsTheDatabaseExisted(), cancellationToken);
             SnapshotFolders.SweepStale(tempDirectory, logger);
             store.Initialize();

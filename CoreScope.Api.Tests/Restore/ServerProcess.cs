@@ -37,7 +37,8 @@ public sealed class ServerProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<ServerProcess> StartAsync(TestWorkspace workspace)
+    /// <summary>Starts the server on <paramref name="workspace"/>, with <paramref name="environment"/> on top (TZ, a setting).</summary>
+    public static async Task<ServerProcess> StartAsync(TestWorkspace workspace, IReadOnlyDictionary<string, string>? environment = null)
     {
         var port = FreePort();
         var start = new ProcessStartInfo("dotnet")
@@ -57,6 +58,10 @@ public sealed class ServerProcess : IAsyncDisposable
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         start.Environment["Logging__LogLevel__CoreScope"] = "Information";
         start.Environment["Logging__Console__FormatterOptions__SingleLine"] = "true";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the server.");
         var server = new ServerProcess(process, new Uri($"http://127.0.0.1:{port}"));

@@ -1,3 +1,6 @@
+using System.Text.Json.Serialization;
+using CoreScope.Data.Store;
+
 namespace CoreScope.Data.Drills;
 
 /// <summary>
@@ -11,6 +14,7 @@ public sealed record BackupDrill
     public required string Outcome { get; init; }
 
     /// <summary>When the drill started, UTC.</summary>
+    [JsonConverter(typeof(UtcDateTimeConverter))]
     public required DateTime At { get; init; }
 
     /// <summary>How long it took, from taking the gate to the verdict.</summary>

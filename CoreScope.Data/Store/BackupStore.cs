@@ -97,13 +97,26 @@ public sealed class BackupStore
     /// <summary>The last stored backup that failed since the server started, if any.</summary>
     public StoreFailure? LastFailure => Volatile.Read(ref _lastFailure);
 
-    /// <summary>At start: removes what a crash left half-written, then reads the catalogue from the folder.</summary>
+    /// <summary>
+    /// At start: makes sure the store folder can be used (created if missing), removes what a crash left half-written,
+    /// then reads the catalogue from the folder. Throws <see cref="StartupCheckFailedException"/> when the folder cannot
+    /// be used.
+    /// </summary>
     public void Initialize()
     {
-        Directory.CreateDirectory(Folder);
+        try
+        {
+            Directory.CreateDirectory(Folder);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            throw Unusable(exception);
+        }
+
+        EnsureUsable();
         foreach (var partial in Directory.EnumerateFiles(Folder, StoreFiles.Prefix + "*" + StoreFiles.PartialSuffix + "*"))
         {
-            if (StagingFiles.TryDelete(partial))
+            if (StoreFiles.IsPartial(Path.GetFileName(partial)) && StagingFiles.TryDelete(partial))
             {
                 _logger.LogWarning("Removed {File}, a stored backup left half-written by an earlier run", Path.GetFileName(partial));
             }
@@ -113,8 +126,52 @@ public sealed class BackupStore
     }
 
     /// <summary>
+    /// Refuses the start (<see cref="StartupCheckFailedException"/>) when the store folder, if it exists, is not a
+    /// folder the server may list and write to: found at start, that is one line for the operator, not a crash while
+    /// the catalogue is read or a 500 at the first backup. A folder that does not exist yet is left to
+    /// <see cref="Initialize"/>, which creates it after the database check (that check must create nothing).
+    /// </summary>
+    public void EnsureUsable()
+    {
+        if (File.Exists(Folder) && !Directory.Exists(Folder))
+        {
+            var what = new FileInfo(Folder).LinkTarget is { } target ? $"a link to {target}, which is not a folder" : "a file, not a folder";
+            throw new StartupCheckFailedException(
+                $"The backup store folder {Folder} (CoreScope:Backup:Store:Directory) is {what}, so no backup could be stored there. " +
+                "Point the setting at a folder, or leave it empty for \"backups\" beside the database, and restart.");
+        }
+
+        if (!Directory.Exists(Folder))
+        {
+            return;
+        }
+
+        try
+        {
+            using (var entries = Directory.EnumerateFileSystemEntries(Folder).GetEnumerator())
+            {
+                entries.MoveNext();
+            }
+
+            var probe = Path.Combine(Folder, ".corescope-write-check-" + Guid.NewGuid().ToString("N"));
+            using (new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose))
+            {
+            }
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            throw Unusable(exception);
+        }
+    }
+
+    private StartupCheckFailedException Unusable(Exception exception) => new(
+        $"The backup store folder {Folder} (CoreScope:Backup:Store:Directory) cannot be used: {exception.Message} " +
+        "The server must be able to list and write it; fix its permissions or point the setting at another folder, and restart.");
+
+    /// <summary>
     /// Reads the catalogue from the folder without sweeping it: for the offline restore, which may run beside a
-    /// server whose half-written backup is not a leftover.
+    /// server whose half-written backup is not a leftover. A damaged backup is listed with its status and logged once
+    /// with the reason; nothing in the folder stops the read.
     /// </summary>
     public void LoadCatalogue()
     {
@@ -133,21 +190,26 @@ public sealed class BackupStore
             }
         }
 
+        var damaged = new List<(BackupManifest Entry, string Reason)>();
         lock (_gate)
         {
             _catalogue.Clear();
             foreach (var (id, files) in found)
             {
-                _catalogue[id] = ReadEntry(id, files.Data, files.Manifest);
+                var (entry, reason) = ReadEntry(id, files.Data, files.Manifest);
+                _catalogue[id] = entry;
+                if (reason is not null)
+                {
+                    damaged.Add((entry, reason));
+                }
             }
         }
 
         ReportCatalogue();
-        var damaged = _catalogue.Values.Where(manifest => manifest.Status != StoredBackupStatus.Ok).ToList();
-        _logger.LogInformation("Backup store {Folder}: {Count} stored backups", Folder, _catalogue.Count);
-        foreach (var manifest in damaged)
+        _logger.LogInformation("Backup store {Folder}: {Count} stored backups", Folder, found.Count);
+        foreach (var (entry, reason) in damaged)
         {
-            _logger.LogWarning("Stored backup {Id} is damaged ({Status}); it is listed but never served", manifest.Id, manifest.Status);
+            _logger.LogWarning("Stored backup {Id} is damaged ({Status}): {Reason}; it is listed but never served", entry.Id, entry.Status, reason);
         }
     }
 
@@ -716,34 +778,42 @@ public sealed class BackupStore
         return manifest;
     }
 
-    private BackupManifest ReadEntry(string id, string? dataFile, string? manifestFile)
+    // A manifest is a few KB (rows per table, schema steps, a drill's verdict, offsite copies): anything near this is no manifest.
+    private const int MostManifestBytes = 1 << 20;
+
+    // The catalogue entry for one id and why it is damaged (null when it is not). Whatever the files hold, it never
+    // throws: a manifest that cannot be read or used is listed as unreadable with what is left of it.
+    private (BackupManifest Entry, string? Damage) ReadEntry(string id, string? dataFile, string? manifestFile)
     {
-        BackupManifest? manifest = null;
+        string? problem = null;
         if (manifestFile is not null)
         {
             try
             {
-                manifest = JsonSerializer.Deserialize<BackupManifest>(File.ReadAllBytes(manifestFile), ManifestJson);
+                var manifest = JsonSerializer.Deserialize<BackupManifest>(StoreFiles.ReadSmallRegularFile(manifestFile, MostManifestBytes), ManifestJson);
+                if (manifest is null)
+                {
+                    problem = "it is null";
+                }
+                else if ((problem = manifest.FindProblem(id)) is null)
+                {
+                    var file = new FileInfo(Path.Combine(Folder, manifest.FileName));
+                    return !file.Exists ? (manifest with { Status = StoredBackupStatus.MissingFile }, $"its file {manifest.FileName} is missing")
+                        : file.Length != manifest.SizeBytes
+                            ? (manifest with { Status = StoredBackupStatus.Modified }, $"its file is {file.Length} bytes, its manifest says {manifest.SizeBytes}")
+                        : (manifest with { Status = StoredBackupStatus.Ok }, null);
+                }
             }
-            catch (Exception exception) when (exception is JsonException or IOException or NotSupportedException)
+            catch (Exception exception) when (exception is JsonException or IOException or NotSupportedException or UnauthorizedAccessException)
             {
-                _logger.LogWarning("The manifest {File} cannot be read: {Reason}", Path.GetFileName(manifestFile), exception.Message);
+                problem = exception.Message;
             }
-        }
-
-        if (manifest is not null && manifest.Id == id && StoreFiles.TryParse(manifest.FileName, out var fileId, out var isManifest) && fileId == id && !isManifest)
-        {
-            var file = new FileInfo(Path.Combine(Folder, manifest.FileName));
-            var status = !file.Exists ? StoredBackupStatus.MissingFile
-                : file.Length != manifest.SizeBytes ? StoredBackupStatus.Modified
-                : StoredBackupStatus.Ok;
-            return manifest with { Status = status };
         }
 
         // What is left of a backup whose manifest is missing or unreadable: enough to list it and to delete it.
         var createdAt = DateTime.ParseExact(id[..16], "yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture,
             DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal);
-        return new BackupManifest
+        var entry = new BackupManifest
         {
             Id = id,
             CreatedAt = createdAt,
@@ -759,5 +829,6 @@ public sealed class BackupStore
             FileName = dataFile is null ? StoreFiles.Data(id, compressed: false) : Path.GetFileName(dataFile),
             Status = manifestFile is null ? StoredBackupStatus.MissingManifest : StoredBackupStatus.UnreadableManifest,
         };
+        return (entry, manifestFile is null ? "it has no manifest" : $"its manifest {Path.GetFileName(manifestFile)} cannot be used: {problem}");
     }
 }
