@@ -26,16 +26,15 @@ public static class StoredBackupFileResult
         headers.XContentTypeOptions = "nosniff";
         headers.CacheControl = "private, no-cache";
         var lastModified = new DateTimeOffset(manifest.CreatedAt, TimeSpan.Zero);
-        if (!IfRangeAllowsTheRange(response.HttpContext.Request, lastModified))
-        {
-            // The client holds the start of something else: the whole file, 200, as if it had asked for no range.
-            response.HttpContext.Request.Headers.Range = default;
-        }
 
+        // When If-Range names something else, the whole file, 200, as if no range was asked (the request keeps its
+        // Range header, which the audit line records); Accept-Ranges either way, so that download can resume later.
+        var rangeAllowed = IfRangeAllowsTheRange(response.HttpContext.Request, lastModified);
+        headers.AcceptRanges = "bytes";
         return new PhysicalFileResult(file.Path, manifest.Compressed ? "application/gzip" : "application/octet-stream")
         {
             FileDownloadName = manifest.FileName,
-            EnableRangeProcessing = true,
+            EnableRangeProcessing = rangeAllowed,
             EntityTag = new EntityTagHeaderValue($"\"{manifest.Sha256}\""),
             LastModified = lastModified,
         };
