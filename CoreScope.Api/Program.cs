@@ -1,6 +1,7 @@
 using CoreScope.Api.AdminPage;
 using CoreScope.Api.Backup;
 using CoreScope.Api.Diagnostics;
+using CoreScope.Api.Filters;
 using CoreScope.Api.Infrastructure;
 using CoreScope.Api.Options;
 using CoreScope.Api.Restore;
@@ -30,6 +31,9 @@ builder.Services.AddCoreScopeProblemDetails();
 
 // A body that fails to parse is reported once, by what is wrong with it, not also as a "required" parameter.
 builder.Services.AddControllers(options => options.SuppressImplicitRequiredAttributeForNonNullableReferenceTypes = true);
+
+// A state-changing request with a query parameter its action does not take (?dry_run=true) is refused, not run without it.
+builder.Services.AddKnownQueryParameters();
 
 // Request timings per route template, and what /api/stats, /api/health and /api/perf report.
 builder.Services.AddDiagnostics();

@@ -108,7 +108,10 @@ public static class DependencyInjection
         // which would cut the retries short, is lifted.
         // The factory's own request logging writes the full URL, and a webhook's URL carries its token: it is removed,
         // and WebhookSender logs the host alone (WebhookAlertTests checks the log for the token).
+        // Redirects are not followed: the receiver the operator configured is the one that must answer, and a redirect
+        // elsewhere (or a POST turned into a GET by a 301/302) is a failed delivery that WebhookSender logs with its target host.
         services.AddHttpClient(WebhookSender.ClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(static () => new SocketsHttpHandler { AllowAutoRedirect = false })
             .RemoveAllLoggers()
             .AddResilienceHandler("webhook", static (pipeline, context) =>
             {

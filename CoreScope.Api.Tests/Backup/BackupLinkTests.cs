@@ -88,6 +88,34 @@ public sealed class BackupLinkTests : WorkspaceTests
         stretched.StatusCode.Should().Be(HttpStatusCode.Forbidden, "the expiry that counts is the one inside the protected token");
     }
 
+    [TestCase("-99999999999", Description = "before year 1, where the date itself threw: a 500")]
+    [TestCase("253402300800", Description = "after 9999-12-31 23:59:59, likewise")]
+    [TestCase("0")]
+    [TestCase("-1")]
+    [TestCase("99999999999999999999", Description = "beyond a long")]
+    [TestCase("soon")]
+    public async Task Link_WithAnExpiryNoLinkCarries_Returns400NamingIt_WhateverItsToken(string expires)
+    {
+        await using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey);
+        using var client = factory.CreateClient(CoreScopeApiFactory.StrongApiKey);
+        var manifest = await StoredBackups.StoreAsync(client);
+        var (url, _) = await LinkAsync(client, manifest.Id());
+        var path = url[..url.IndexOf('?', StringComparison.Ordinal)];
+        using var browser = factory.CreateClient(key: null);
+
+        foreach (var link in new[] { path, "/api/backup-links/not-a-token" })
+        {
+            using var response = await browser.GetAsync($"{link}?expires={expires}");
+
+            var body = await response.Content.ReadAsStringAsync();
+            response.StatusCode.Should().Be(HttpStatusCode.BadRequest, body);
+            (await response.ErrorMemberAsync()).Should().Contain("expires");
+            body.Should().NotContain("   at ", "no stack trace");
+        }
+
+        factory.Logs.Lines.Should().NotContain(line => line.Message.Contains("failed with 500", StringComparison.Ordinal));
+    }
+
     [Test]
     public async Task Link_SurvivesARestart_WithKeysKeptBesideTheDatabase()
     {

@@ -95,6 +95,54 @@ public sealed class StoredBackupDownloadTests : WorkspaceTests
     }
 
     [Test]
+    public async Task IfRange_ResumesOnlyOnAnExactStrongMatch()
+    {
+        using var head = await _client.SendAsync(new HttpRequestMessage(HttpMethod.Head, FileUrl));
+        var lastModified = head.Content.Headers.LastModified!.Value;
+
+        // Last-Modified is a strong validator only once a second has passed since it (RFC 9110 §8.8.2.2).
+        var strongFrom = lastModified.AddSeconds(1.05) - DateTimeOffset.UtcNow;
+        if (strongFrom > TimeSpan.Zero)
+        {
+            await Task.Delay(strongFrom);
+        }
+
+        var conditions = new Dictionary<string, string>
+        {
+            ["the Last-Modified date"] = lastModified.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+            ["a later date"] = lastModified.AddDays(1).ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+            ["an earlier date"] = lastModified.AddSeconds(-1).ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+            ["the ETag, weak"] = $"W/\"{_sha256}\"",
+            ["the ETag"] = $"\"{_sha256}\"",
+            ["neither a date nor an ETag"] = "yesterday",
+        };
+        var answers = new Dictionary<string, HttpStatusCode>();
+        foreach (var (name, value) in conditions)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, FileUrl);
+            request.Headers.Range = new RangeHeaderValue(5000, null);
+            request.Headers.TryAddWithoutValidation("If-Range", value).Should().BeTrue();
+            using var response = await _client.SendAsync(request);
+            answers[name] = response.StatusCode;
+            (await response.Content.ReadAsByteArrayAsync()).Should().Equal(response.StatusCode == HttpStatusCode.PartialContent ? _file[5000..] : _file, name);
+            if (response.StatusCode == HttpStatusCode.OK)
+            {
+                response.Headers.AcceptRanges.Should().Contain("bytes", "the whole file can still be resumed later");
+            }
+        }
+
+        answers.Should().Equal(new Dictionary<string, HttpStatusCode>
+        {
+            ["the Last-Modified date"] = HttpStatusCode.PartialContent,
+            ["a later date"] = HttpStatusCode.OK,
+            ["an earlier date"] = HttpStatusCode.OK,
+            ["the ETag, weak"] = HttpStatusCode.OK,
+            ["the ETag"] = HttpStatusCode.PartialContent,
+            ["neither a date nor an ETag"] = HttpStatusCode.OK,
+        });
+    }
+
+    [Test]
     public async Task IfRange_ResumesOnlyTheSameFile()
     {
         using var same = new HttpRequestMessage(HttpMethod.Get, FileUrl);

@@ -29,19 +29,31 @@ public sealed class WebhookReceiver : IAsyncDisposable
     /// <summary>The bodies of the requests answered with a success: what a chat channel would show.</summary>
     public ConcurrentQueue<string> Delivered { get; } = new();
 
+    /// <summary>How each request's body was framed: its Content-Length, and its Transfer-Encoding (chunked).</summary>
+    public ConcurrentQueue<(long? ContentLength, string TransferEncoding)> Framing { get; } = new();
+
+    /// <summary>When set, every try is answered 307 with this Location, as a receiver that moved.</summary>
+    public string? RedirectTo { get; init; }
+
     public string Url { get; private set; } = "";
 
-    public static async Task<WebhookReceiver> StartAsync(Func<int, int>? answer = null, TimeSpan? delay = null)
+    public static async Task<WebhookReceiver> StartAsync(Func<int, int>? answer = null, TimeSpan? delay = null, string? redirectTo = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(options => options.Listen(IPAddress.Loopback, 0));
         var app = builder.Build();
-        var receiver = new WebhookReceiver(app) { Answer = answer ?? (_ => StatusCodes.Status200OK), Delay = delay ?? TimeSpan.Zero };
+        var receiver = new WebhookReceiver(app) { Answer = answer ?? (_ => StatusCodes.Status200OK), Delay = delay ?? TimeSpan.Zero, RedirectTo = redirectTo };
         app.MapPost("/hooks/{token}", async (HttpContext context) =>
         {
+            receiver.Framing.Enqueue((context.Request.ContentLength, context.Request.Headers.TransferEncoding.ToString()));
             var body = await new StreamReader(context.Request.Body).ReadToEndAsync(context.RequestAborted);
             receiver._bodies.Enqueue(body);
+            if (receiver.RedirectTo is { } location)
+            {
+                return Results.Redirect(location, permanent: false, preserveMethod: true);
+            }
+
             var status = receiver.Answer(Interlocked.Increment(ref receiver._tries));
             await Task.Delay(receiver.Delay, context.RequestAborted);
             if (status < 300)

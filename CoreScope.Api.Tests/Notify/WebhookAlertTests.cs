@@ -203,6 +203,77 @@ public sealed class WebhookAlertTests : WorkspaceTests
     }
 
     [Test]
+    public async Task ReceiverRedirectingToAnotherHost_IsNotFollowed_AndIsLoggedAsAFailureNamingOnlyThatHost()
+    {
+        await using var elsewhere = await WebhookReceiver.StartAsync();
+        await using var mover = await WebhookReceiver.StartAsync(redirectTo: ElsewhereUrl(elsewhere));
+        await using var factory = Server(mover);
+        using var client = factory.CreateClient(key: null);
+        (await client.GetAsync("/api/health")).EnsureSuccessStatusCode();
+
+        factory.Services.GetRequiredService<BackupActivity>().RecordDrill("20260301T030000Z", CheckOutcome.Failed, TimeSpan.FromSeconds(1), "rows differ");
+        await factory.Logs.WaitForAsync("which is not followed");
+
+        elsewhere.Bodies.Should().BeEmpty("the alert goes to the configured receiver or nowhere");
+        mover.Bodies.Should().ContainSingle("a redirect is an answer, not a failure worth a retry");
+        var logged = factory.Logs.Lines.Single(line => line.Message.Contains("which is not followed", StringComparison.Ordinal)).Message;
+        logged.Should().Contain("The webhook at 127.0.0.1 answered 307 to alert drill.failed, a redirect to localhost");
+        logged.Should().NotContain("/hooks/", "the paths of both addresses may hold a token");
+        factory.Logs.Lines.Should().NotContain(line => line.Message.Contains("delivered", StringComparison.Ordinal));
+    }
+
+    [Test]
+    public async Task Alert_IsSentWithAContentLength_NotChunked()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await using var factory = Server(receiver);
+        using var client = factory.CreateClient(key: null);
+        (await client.GetAsync("/api/health")).EnsureSuccessStatusCode();
+
+        factory.Services.GetRequiredService<BackupActivity>().RecordDrill("20260301T030000Z", CheckOutcome.Failed, TimeSpan.FromSeconds(1), "rows differ");
+        await receiver.WaitForBodiesAsync(1);
+
+        var (contentLength, transferEncoding) = receiver.Framing.Single();
+        contentLength.Should().Be(System.Text.Encoding.UTF8.GetByteCount(receiver.Bodies[0]), "some receivers read no chunked body");
+        transferEncoding.Should().BeEmpty();
+        JsonDocument.Parse(receiver.Bodies[0]).RootElement.GetProperty("event").GetString().Should().Be("drill.failed");
+    }
+
+    [Test]
+    public async Task WebhookUrl_IsInNoLogLine_AtAnyLevel_OnlyItsHost()
+    {
+        // Every category at Trace, a try that fails and is retried, then a redirect whose target holds a token too.
+        await using var elsewhere = await WebhookReceiver.StartAsync();
+        await using var receiver = await WebhookReceiver.StartAsync(answer: attempt => attempt == 1 ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK);
+        await using var mover = await WebhookReceiver.StartAsync(redirectTo: ElsewhereUrl(elsewhere));
+        var trace = new Dictionary<string, string?> { ["Logging:LogLevel:Default"] = "Trace", ["Logging:LogLevel:Microsoft"] = "Trace", ["Logging:LogLevel:System"] = "Trace" };
+        await using var retried = Server(receiver, extra: trace);
+        await using var redirected = Server(mover, extra: trace);
+        foreach (var factory in new[] { retried, redirected })
+        {
+            using var client = factory.CreateClient(key: null);
+            (await client.GetAsync("/api/health")).EnsureSuccessStatusCode();
+            factory.Services.GetRequiredService<BackupActivity>().RecordDrill("20260301T030000Z", CheckOutcome.Failed, TimeSpan.FromSeconds(1), "rows differ");
+        }
+
+        await retried.Logs.WaitForAsync("delivered to 127.0.0.1");
+        await redirected.Logs.WaitForAsync("a redirect to localhost");
+
+        foreach (var logs in new[] { retried.Logs, redirected.Logs })
+        {
+            logs.Lines.Should().Contain(line => line.Category.StartsWith("Polly", StringComparison.Ordinal) || line.Category.StartsWith("System.Net", StringComparison.Ordinal)
+                || line.Category.StartsWith("Microsoft.Extensions.Http", StringComparison.Ordinal), "the framework's own lines are on");
+            logs.Lines.Concat(logs.Scopes.Select(scope => ("scope", scope))).Should().NotContain(
+                line => line.Item2.Contains("T000-secret-token", StringComparison.Ordinal) || line.Item2.Contains("/hooks/", StringComparison.Ordinal),
+                "the webhook URL's path is a secret, at every level");
+        }
+    }
+
+    // The other receiver under another name of the same machine: a host the configured URL does not name.
+    private static string ElsewhereUrl(WebhookReceiver elsewhere) =>
+        elsewhere.Url.Replace("127.0.0.1", "localhost", StringComparison.Ordinal).Replace("T000-secret-token", "R000-other-secret", StringComparison.Ordinal);
+
+    [Test]
     public void WebhookUrl_NotAUrl_StopsTheServerAtStart()
     {
         using var factory = new CoreScopeApiFactory(Workspace, CoreScopeApiFactory.StrongApiKey,

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using CoreScope.Api.Options;
+using CoreScope.Data;
 using CoreScope.Data.Store;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
@@ -25,6 +26,9 @@ public sealed class BackupLinks(IDataProtectionProvider provider, BackupStore st
     /// <summary>The route links are served under; the audit line never logs the token that follows it.</summary>
     public const string RoutePrefix = "api/backup-links";
 
+    /// <summary>The last second a <see cref="DateTimeOffset"/> holds, 9999-12-31 23:59:59 UTC.</summary>
+    public const long MaxExpiresUnixSeconds = 253_402_300_799;
+
     private const string Purpose = "CoreScope.Api.Backup.BackupLinks.v1";
 
     private readonly ITimeLimitedDataProtector _protector = provider.CreateProtector(Purpose).ToTimeLimitedDataProtector();
@@ -43,6 +47,15 @@ public sealed class BackupLinks(IDataProtectionProvider provider, BackupStore st
     /// <summary>The file a link points to, checked like any download; <see cref="BackupLinkRefusedException"/> for a bad link.</summary>
     public Task<StoredBackupFile> OpenAsync(string token, long? expires, CancellationToken cancellationToken)
     {
+        // Only a time this server could have written is worded as an expiry: a link carries 1970 onwards, and nothing
+        // beyond the last second a date can hold (which would otherwise be an ArgumentOutOfRangeException, a 500).
+        if (expires is <= 0 or > MaxExpiresUnixSeconds)
+        {
+            throw new InvalidInputException(
+                $"expires must be the link's expiry in Unix seconds, from 1 to {MaxExpiresUnixSeconds}; {expires} is not one any link carries. " +
+                "Use the link as it was given, or ask for a new one (POST /api/backups/{id}/link).");
+        }
+
         string id;
         try
         {

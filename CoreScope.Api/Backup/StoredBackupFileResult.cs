@@ -25,12 +25,48 @@ public static class StoredBackupFileResult
         headers["X-Backup-Id"] = manifest.Id;
         headers.XContentTypeOptions = "nosniff";
         headers.CacheControl = "private, no-cache";
+        var lastModified = new DateTimeOffset(manifest.CreatedAt, TimeSpan.Zero);
+
+        // When If-Range names something else, the whole file, 200, as if no range was asked (the request keeps its
+        // Range header, which the audit line records); Accept-Ranges either way, so that download can resume later.
+        var rangeAllowed = IfRangeAllowsTheRange(response.HttpContext.Request, lastModified);
+        headers.AcceptRanges = "bytes";
         return new PhysicalFileResult(file.Path, manifest.Compressed ? "application/gzip" : "application/octet-stream")
         {
             FileDownloadName = manifest.FileName,
-            EnableRangeProcessing = true,
+            EnableRangeProcessing = rangeAllowed,
             EntityTag = new EntityTagHeaderValue($"\"{manifest.Sha256}\""),
-            LastModified = new DateTimeOffset(manifest.CreatedAt, TimeSpan.Zero),
+            LastModified = lastModified,
         };
+    }
+
+    /// <summary>
+    /// RFC 9110 §13.1.5: a range is served only when If-Range is absent or names the current representation by a strong
+    /// validator. An entity tag is compared by the framework, strongly. A date is left to it never, since it resumes on
+    /// any date at or after Last-Modified: here only Last-Modified itself counts, and only once it is a strong validator
+    /// (§8.8.2.2: at least a second before the Date of the response; a stored backup's file never changes afterwards).
+    /// An If-Range that is neither is no match.
+    /// </summary>
+    private static bool IfRangeAllowsTheRange(HttpRequest request, DateTimeOffset lastModified)
+    {
+        if (!request.Headers.ContainsKey(HeaderNames.IfRange))
+        {
+            return true;
+        }
+
+        var condition = request.GetTypedHeaders().IfRange;
+        if (condition?.EntityTag is not null)
+        {
+            return true;
+        }
+
+        if (condition?.LastModified is not { } date)
+        {
+            return false;
+        }
+
+        // HTTP-dates carry whole seconds; Kestrel's Date header is the system clock's.
+        var wholeSeconds = lastModified.AddTicks(-(lastModified.Ticks % TimeSpan.TicksPerSecond));
+        return date == wholeSeconds && TimeProvider.System.GetUtcNow() - wholeSeconds >= TimeSpan.FromSeconds(1);
     }
 }

@@ -1,4 +1,4 @@
-using System.Net.Http.Json;
+using System.Net.Http.Headers;
 using System.Text.Json;
 using CoreScope.Data.Options;
 using Microsoft.Extensions.Hosting;
@@ -47,14 +47,23 @@ public sealed class WebhookSender(
 
     private async Task SendAsync(Uri url, WebhookAlert alert, CancellationToken cancellationToken)
     {
-        // The URL of an incoming webhook is a secret of its own (it carries the token), so only its host is logged.
+        // The URL of an incoming webhook is a secret of its own (it carries the token), so only its host is logged, and
+        // of a redirect's target likewise only the host.
         try
         {
             using var client = httpClientFactory.CreateClient(ClientName);
-            using var response = await client.PostAsJsonAsync(url, alert, Json, cancellationToken);
+            using var response = await client.PostAsync(url, Body(alert), cancellationToken);
             if (response.IsSuccessStatusCode)
             {
                 logger.LogInformation("Webhook alert {Event} delivered to {Host}", alert.Event, url.Host);
+            }
+            else if ((int)response.StatusCode is >= 300 and < 400)
+            {
+                var target = response.Headers.Location is { } location ? (location.IsAbsoluteUri ? location.Host : url.Host) : "nowhere";
+                logger.LogError(
+                    "The webhook at {Host} answered {Status} to alert {Event}, a redirect to {TargetHost}, which is not followed; the alert " +
+                    "is dropped (set CoreScope:Notify:WebhookUrl to the address the receiver redirects to): {Text}",
+                    url.Host, (int)response.StatusCode, alert.Event, target, alert.Text);
             }
             else
             {
@@ -69,5 +78,13 @@ public sealed class WebhookSender(
                 "The webhook at {Host} could not be reached for alert {Event} after its retries ({Error}); the alert is dropped: {Text}",
                 url.Host, alert.Event, exception.GetType().Name + ": " + exception.Message, alert.Text);
         }
+    }
+
+    // Whole bytes with a Content-Length: JsonContent would stream the body chunked, and some receivers read no chunked body.
+    private static ByteArrayContent Body(WebhookAlert alert)
+    {
+        var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(alert, Json));
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+        return content;
     }
 }
