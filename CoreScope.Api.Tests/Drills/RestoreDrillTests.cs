@@ -208,6 +208,35 @@ public sealed class RestoreDrillTests : WorkspaceTests
     }
 
     [Test]
+    public async Task Drill_OfABackupARestoreRefuses_Fails_WithTheRestoresReason()
+    {
+        using (var connection = TestDatabase.Open(Workspace.DatabasePath))
+        {
+            connection.Execute("CREATE TRIGGER since_removed AFTER INSERT ON observations BEGIN SELECT 1; END;");
+        }
+
+        var server = CreateServer();
+        using var client = server.CreateClient(CoreScopeApiFactory.StrongApiKey);
+        var stored = await StoredBackups.StoreAsync(client);
+
+        // Gone from the live database since: the backup would bring back a trigger it does not have.
+        using (var connection = TestDatabase.Open(Workspace.DatabasePath))
+        {
+            connection.Execute("DROP TRIGGER since_removed;");
+        }
+
+        using var restore = await client.PostAsync($"/api/admin/restore?from={stored.Id()}&dryRun=true", null);
+        restore.StatusCode.Should().Be(HttpStatusCode.UnprocessableEntity);
+        var reason = await restore.ErrorMemberAsync();
+        reason.Should().Contain("since_removed");
+
+        var drill = (await DrillAsync(client, stored.Id())).GetProperty("drill");
+
+        drill.GetProperty("outcome").GetString().Should().Be("failed");
+        drill.GetProperty("problems").EnumerateArray().Select(problem => problem.GetString()).Should().Equal("A restore would refuse it: " + reason);
+    }
+
+    [Test]
     public async Task Drill_UnknownId_Returns404WithError()
     {
         using var client = CreateServer().CreateClient(CoreScopeApiFactory.StrongApiKey);

@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.IO.Compression;
 using System.Net.Http.Headers;
 
@@ -98,6 +99,62 @@ public static class RestoreFiles
         using var connection = TestDatabase.Open(target);
         connection.Execute("INSERT INTO _migrations (name) VALUES ('corescope_from_the_future_v9')");
         return target;
+    }
+
+    /// <summary>
+    /// A copy of <paramref name="source"/> at <paramref name="target"/> after <paramref name="sql"/>, as another tool might
+    /// have left it; with <paramref name="writableSchema"/> the SQL edits <c>sqlite_master</c> itself.
+    /// </summary>
+    public static string Edited(string source, string target, string sql, bool writableSchema = false)
+    {
+        File.Copy(source, target);
+        using var connection = TestDatabase.Open(target);
+        connection.Execute(writableSchema ? $"PRAGMA writable_schema = ON; {sql} PRAGMA writable_schema = OFF;" : sql);
+        return target;
+    }
+
+    /// <summary>A CoreScope database in UTF-16le, as a tool that set <c>PRAGMA encoding</c> on a new file might have made it.</summary>
+    public static async Task<string> Utf16Async(string path)
+    {
+        using (var connection = TestDatabase.Open(path))
+        {
+            connection.Execute("PRAGMA encoding = 'UTF-16le';");
+            await new CoreScope.Data.Schema.SchemaMigrator(Microsoft.Extensions.Logging.Abstractions.NullLogger<CoreScope.Data.Schema.SchemaMigrator>.Instance)
+                .ApplyAsync(connection, CancellationToken.None);
+        }
+
+        TestDatabase.Populate(path, transmissions: 5);
+        return path;
+    }
+
+    /// <summary>Posts <see cref="SamplePackets.Advert"/> as an observer reports it; the answer's status says whether ingest works.</summary>
+    public static Task<HttpResponseMessage> IngestAsync(HttpClient client) =>
+        client.PostAsJsonAsync("/api/packets", new { hex = SamplePackets.Advert, observer = "OBSERVER-AFTER-RESTORE", snr = 7.25, rssi = -98.0 });
+
+    /// <summary>The live database's triggers, by name.</summary>
+    public static List<string> Triggers(string database)
+    {
+        using var connection = TestDatabase.Open(database, readOnly: true);
+        return connection.Query<string>("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name").ToList();
+    }
+
+    /// <summary>
+    /// Triggers that leave a trace if they ever run: one fails the schema step loudly (an insert into <c>_migrations</c>,
+    /// which a restore makes when the file lacks a step), one writes a marker node on every observation an ingest adds.
+    /// </summary>
+    public const string ForeignTriggersSql = """
+        CREATE TRIGGER fail_schema_step BEFORE INSERT ON _migrations BEGIN SELECT RAISE(ABORT, 'the foreign trigger ran'); END;
+        CREATE TRIGGER mark_ingest AFTER INSERT ON observations BEGIN
+            INSERT INTO nodes (public_key, name) VALUES ('marker-' || NEW.id, 'the foreign trigger ran');
+        END;
+        DELETE FROM _migrations WHERE name = 'corescope_packets_view_v1';
+        """;
+
+    /// <summary>The nodes a <see cref="ForeignTriggersSql"/> trigger wrote into <paramref name="database"/>.</summary>
+    public static long Markers(string database)
+    {
+        using var connection = TestDatabase.Open(database, readOnly: true);
+        return connection.ExecuteScalar<long>("SELECT COUNT(*) FROM nodes WHERE name = 'the foreign trigger ran'");
     }
 
     /// <summary>A copy of <paramref name="source"/> rebuilt to another page size, as another SQLite build might have written it.</summary>

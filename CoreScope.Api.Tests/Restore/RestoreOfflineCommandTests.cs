@@ -104,6 +104,28 @@ public sealed class RestoreOfflineCommandTests : WorkspaceTests
     }
 
     [Test]
+    public async Task Restore_OfAFileWithForeignTriggers_Exits3NamingThem_AndWithDropTriggersRestoresItWithoutThem()
+    {
+        var backup = await MakeBackupThenWriteMoreAsync();
+        var triggered = RestoreFiles.Edited(await GunzipAsync(backup), Path.Combine(Workspace.DownloadDirectory, "triggers.db"), RestoreFiles.ForeignTriggersSql);
+        var before = DatabaseContent.Read(Workspace.DatabasePath);
+
+        var (refusedCode, _, refused) = await RunRestoreAsync(triggered, "--database", Workspace.DatabasePath);
+
+        refusedCode.Should().Be(3, refused);
+        refused.Should().Contain("triggers the live database does not have: fail_schema_step on _migrations, mark_ingest on observations")
+            .And.Contain("--drop-triggers");
+        DatabaseContent.Read(Workspace.DatabasePath).Should().BeEquivalentTo(before, options => options.WithStrictOrdering());
+
+        var (exitCode, output, error) = await RunRestoreAsync(triggered, "--database", Workspace.DatabasePath, "--drop-triggers");
+
+        exitCode.Should().Be(0, error);
+        output.Should().Contain("transmissions=120").And.Contain("triggers dropped: fail_schema_step, mark_ingest");
+        RestoreFiles.Triggers(Workspace.DatabasePath).Should().BeEmpty();
+        RestoreFiles.Markers(Workspace.DatabasePath).Should().Be(0);
+    }
+
+    [Test]
     public async Task Restore_WithoutAFile_Exits2WithTheUsage()
     {
         var (exitCode, _, error) = await RunRestoreAsync("--database", Path.Combine(Workspace.Root, "x.db"));

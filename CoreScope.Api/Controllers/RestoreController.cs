@@ -24,6 +24,7 @@ public sealed class RestoreController(RestoreService restoreService, OffsiteRest
     /// An encrypted copy takes its private key and passphrase as a JSON body (<see cref="OffsiteRestoreKey"/>), for this request only.
     /// </param>
     /// <param name="dryRun">Run every check and stop: nothing changes.</param>
+    /// <param name="dropTriggers">Drop the triggers the live database does not have from the restored copy, instead of refusing it (422).</param>
     /// <param name="cancellationToken">Ends the request when the client goes away (until the copy into the live file starts).</param>
     [HttpPost("restore")]
     [RestoreUpload]
@@ -38,10 +39,12 @@ public sealed class RestoreController(RestoreService restoreService, OffsiteRest
     [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status429TooManyRequests)]
     [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status507InsufficientStorage)]
     [ProducesResponseType(typeof(ProblemDetails), StatusCodes.Status502BadGateway)]
-    public async Task<RestoreResponse> Restore([FromQuery] string? from, [FromQuery] string? offsite, [FromQuery] bool dryRun, CancellationToken cancellationToken)
+    public async Task<RestoreResponse> Restore([FromQuery] string? from, [FromQuery] string? offsite, [FromQuery] bool dryRun, [FromQuery] bool dropTriggers,
+        CancellationToken cancellationToken)
     {
         var request = RestoreUpload.ReadRequest(
-            Request, dryRun, fromStoredBackup: from is not null || offsite is not null, bothSources: from is not null && offsite is not null, keyBody: offsite is not null);
+            Request, dryRun, fromStoredBackup: from is not null || offsite is not null, bothSources: from is not null && offsite is not null, keyBody: offsite is not null)
+            with { DropTriggers = dropTriggers };
         var result = offsite is not null
             ? await offsiteRestore.RestoreAsync(offsite, request, await OffsiteRestoreKey.ReadAsync(Request, cancellationToken), cancellationToken)
             : from is not null ? await restoreService.RestoreStoredAsync(from, request, cancellationToken)

@@ -11,7 +11,7 @@ using Microsoft.Extensions.Options;
 namespace CoreScope.Api.Restore;
 
 /// <summary>
-/// <c>dotnet CoreScope.Api.dll restore &lt;file&gt; [--database &lt;path&gt;] [--dry-run]</c>: the restore for a stopped
+/// <c>dotnet CoreScope.Api.dll restore &lt;file&gt; [--database &lt;path&gt;] [--dry-run] [--drop-triggers]</c>: the restore for a stopped
 /// server, or a live file too damaged to open; with <c>--from-offsite {target}:{key}</c> instead of a file, the copy on
 /// an offsite target (the settings, appsettings.json and environment variables say where, as for the server), decrypted
 /// with <c>--private-key-file</c> and <c>--passphrase-file</c> when it is encrypted. It builds a host with the same <c>AddCoreScopeData()</c> and calls the
@@ -28,7 +28,7 @@ public static class RestoreCommand
     public const int NoSpace = 5;
 
     private const string UsageText =
-        "usage: dotnet CoreScope.Api.dll restore <file.db|file.db.gz> | --from-offsite <target>:<key> [--private-key-file <path> [--passphrase-file <path>]] [--database <path>] [--dry-run]";
+        "usage: dotnet CoreScope.Api.dll restore <file.db|file.db.gz> | --from-offsite <target>:<key> [--private-key-file <path> [--passphrase-file <path>]] [--database <path>] [--dry-run] [--drop-triggers]";
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -38,6 +38,7 @@ public static class RestoreCommand
         string? privateKeyFile = null;
         string? passphraseFile = null;
         var dryRun = false;
+        var dropTriggers = false;
         for (var index = 0; index < args.Length; index++)
         {
             switch (args[index])
@@ -56,6 +57,9 @@ public static class RestoreCommand
                     break;
                 case "--dry-run":
                     dryRun = true;
+                    break;
+                case "--drop-triggers":
+                    dropTriggers = true;
                     break;
                 case "-h" or "--help":
                     await Console.Out.WriteLineAsync(UsageText);
@@ -119,9 +123,10 @@ public static class RestoreCommand
             // The safety copy goes into the backup store: its catalogue is read (never swept: a server may be writing a
             // backup beside this command) so that retention after the copy sees the backups already there.
             host.Services.GetRequiredService<BackupStore>().LoadCatalogue();
+            var request = new RestoreRequest(dryRun, AllowFileSwap: true, DropTriggers: dropTriggers);
             var result = offsite is not null
-                ? await RestoreOffsiteAsync(host.Services, offsite, await ReadKeyAsync(privateKeyFile, passphraseFile), dryRun)
-                : await RestoreFileAsync(host.Services, file!, dryRun);
+                ? await RestoreOffsiteAsync(host.Services, offsite, await ReadKeyAsync(privateKeyFile, passphraseFile), request)
+                : await RestoreFileAsync(host.Services, file!, request);
             await Console.Out.WriteLineAsync(Describe(result));
             return Restored;
         }
@@ -159,18 +164,18 @@ public static class RestoreCommand
         }
     }
 
-    private static async Task<RestoreResult> RestoreFileAsync(IServiceProvider services, string file, bool dryRun)
+    private static async Task<RestoreResult> RestoreFileAsync(IServiceProvider services, string file, RestoreRequest request)
     {
         await using var content = StagingFiles.OpenSequentialRead(file, StagingFiles.CopyBufferBytes);
         return await services.GetRequiredService<RestoreService>().RestoreAsync(
-            content, Path.GetFileName(file), new RestoreRequest(dryRun, DeclaredLength: content.Length, AllowFileSwap: true), CancellationToken.None);
+            content, Path.GetFileName(file), request with { DeclaredLength = content.Length }, CancellationToken.None);
     }
 
     // A new machine has no data folder yet: the database's folder is made, as the server's first start would.
-    private static Task<RestoreResult> RestoreOffsiteAsync(IServiceProvider services, string source, OffsiteDecryptionKey? key, bool dryRun)
+    private static Task<RestoreResult> RestoreOffsiteAsync(IServiceProvider services, string source, OffsiteDecryptionKey? key, RestoreRequest request)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(services.GetRequiredService<DatabaseLocation>().FilePath)!);
-        return services.GetRequiredService<OffsiteRestore>().RestoreAsync(source, new RestoreRequest(dryRun, AllowFileSwap: true), key, CancellationToken.None);
+        return services.GetRequiredService<OffsiteRestore>().RestoreAsync(source, request, key, CancellationToken.None);
     }
 
     // From files, not arguments: a command line is visible to every user of the box (ps) and lands in shell history.
@@ -190,9 +195,10 @@ public static class RestoreCommand
     private static string Describe(RestoreResult result)
     {
         var rows = string.Join(", ", result.Rows.Select(pair => $"{pair.Key}={pair.Value.ToString(CultureInfo.InvariantCulture)}"));
+        var dropped = result.TriggersDropped.Count == 0 ? "" : $"; triggers dropped: {string.Join(", ", result.TriggersDropped)}";
         return result.DryRun
-            ? $"dry run: {result.Source} passes every check ({rows}); nothing was changed"
+            ? $"dry run: {result.Source} passes every check ({rows}){dropped}; nothing was changed"
             : $"restored {result.Source} by {result.AppliedBy} in {(long)result.Duration.TotalMilliseconds} ms ({rows}); " +
-              $"safety copy: {result.PreRestoreBackupId ?? "none (there was no live database)"}; quick_check: {result.LiveQuickCheck}";
+              $"safety copy: {result.PreRestoreBackupId ?? "none (there was no live database)"}; quick_check: {result.LiveQuickCheck}{dropped}";
     }
 }

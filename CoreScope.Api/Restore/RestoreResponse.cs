@@ -13,6 +13,7 @@ public sealed record RestoreResponse(
     IReadOnlyDictionary<string, long> Rows,
     IReadOnlyList<string> SchemaStepsApplied,
     int? PageSizeRebuiltFrom,
+    IReadOnlyList<string> TriggersDropped,
     string? PreRestoreBackupId,
     string? AppliedBy,
     string? Integrity,
@@ -20,6 +21,6 @@ public sealed record RestoreResponse(
 {
     public static RestoreResponse From(RestoreResult result) => new(
         result.DryRun, result.Source, result.Sha256, result.ReceivedBytes, result.Gzip, result.DatabaseBytes, result.Rows,
-        result.SchemaStepsApplied, result.PageSizeRebuiltFrom, result.PreRestoreBackupId, result.AppliedBy, result.LiveQuickCheck,
+        result.SchemaStepsApplied, result.PageSizeRebuiltFrom, result.TriggersDropped, result.PreRestoreBackupId, result.AppliedBy, result.LiveQuickCheck,
         (long)result.Duration.TotalMilliseconds);
 }

@@ -120,7 +120,9 @@ public sealed class DrillService(
             CheckedDatabase checkedDatabase;
             try
             {
-                checkedDatabase = await checks.CheckAsync(staged.DatabasePath, livePageSize: null, cancellationToken);
+                // Against the live database, as a restore of this backup would be checked; the scratch copy keeps its page size.
+                var live = await checks.ReadLiveSchemaAsync(cancellationToken);
+                checkedDatabase = await checks.CheckAsync(staged.DatabasePath, live, rebuildToPageSize: null, dropTriggers: false, cancellationToken);
             }
             catch (RestoreFailedException refused)
             {

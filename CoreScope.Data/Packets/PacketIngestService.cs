@@ -20,13 +20,13 @@ public sealed class PacketIngestService(DatabaseWriter writer, IngestCounters co
 {
     private const string FindTransmissionSql = "SELECT id FROM transmissions WHERE hash = @hash;";
 
-    private const string InsertTransmissionSql = """
+    internal const string InsertTransmissionSql = """
         INSERT INTO transmissions (raw_hex, hash, first_seen, route_type, payload_type, payload_version, decoded_json, created_at, channel_hash)
         VALUES (@rawHex, @hash, @firstSeen, @routeType, @payloadType, @payloadVersion, @decodedJson, datetime('now'), @channelHash);
         SELECT last_insert_rowid();
         """;
 
-    private const string UpsertObserverSql = """
+    internal const string UpsertObserverSql = """
         INSERT INTO observers (id, iata, last_seen, first_seen, packet_count, inactive)
         VALUES (@id, @iata, @now, @now, 1, 0)
         ON CONFLICT (id) DO UPDATE SET
@@ -42,13 +42,13 @@ public sealed class PacketIngestService(DatabaseWriter writer, IngestCounters co
         WHERE transmission_id = @transmissionId AND observer_idx IS @observerIdx AND COALESCE(path_json, '') = @pathJson;
         """;
 
-    private const string InsertObservationSql = """
+    internal const string InsertObservationSql = """
         INSERT INTO observations (transmission_id, observer_idx, snr, rssi, path_json, timestamp, raw_hex)
         VALUES (@transmissionId, @observerIdx, @snr, @rssi, @pathJson, @timestamp, @rawHex);
         SELECT last_insert_rowid();
         """;
 
-    private const string UpsertNodeSql = """
+    internal const string UpsertNodeSql = """
         INSERT INTO nodes (public_key, name, role, lat, lon, last_seen, first_seen, advert_count)
         VALUES (@publicKey, @name, @role, @lat, @lon, @now, @now, @increment)
         ON CONFLICT (public_key) DO UPDATE SET

@@ -8,7 +8,9 @@ namespace CoreScope.Data.Restore;
 /// Only for the offline command: when the live file cannot be opened as a database at all, put the checked copy in
 /// its place instead of copying into it. The server never does this; a running server must not lose its file.
 /// </param>
-public sealed record RestoreRequest(bool DryRun = false, byte[]? ExpectedSha256 = null, long? DeclaredLength = null, bool AllowFileSwap = false);
+/// <param name="DropTriggers">Drop the triggers the live database does not have from the copy, instead of refusing it.</param>
+public sealed record RestoreRequest(
+    bool DryRun = false, byte[]? ExpectedSha256 = null, long? DeclaredLength = null, bool AllowFileSwap = false, bool DropTriggers = false);
 
 /// <summary>What a restore did, for the answer and the audit.</summary>
 public sealed record RestoreResult
@@ -34,6 +36,9 @@ public sealed record RestoreResult
     public required IReadOnlyList<string> SchemaStepsApplied { get; init; }
 
     public int? PageSizeRebuiltFrom { get; init; }
+
+    /// <summary>The triggers the live database does not have, dropped from what was restored (<see cref="RestoreRequest.DropTriggers"/>).</summary>
+    public IReadOnlyList<string> TriggersDropped { get; init; } = [];
 
     /// <summary>The safety copy's id: restoring it undoes this restore. Null for a dry run or when there was no live file.</summary>
     public string? PreRestoreBackupId { get; init; }

@@ -85,7 +85,9 @@ public sealed class RestoreService(
             VerifyDigest(staged.Sha256, storedSha256, "its manifest (the stored file changed after it was written)");
 
             logger.LogInformation("Restore {Restore}: checking {Bytes} bytes", name, staged.DatabaseBytes);
-            var checkedDatabase = await checks.CheckAsync(staged.DatabasePath, (int?)live?.PageSize, cancellationToken);
+            var liveSchema = live is null ? null : await checks.ReadLiveSchemaAsync(cancellationToken);
+            var checkedDatabase = await checks.CheckAsync(
+                staged.DatabasePath, liveSchema, (int?)live?.PageSize, request.DropTriggers, cancellationToken);
             var databaseBytes = new FileInfo(staged.DatabasePath).Length;
             var result = new RestoreResult
             {
@@ -98,6 +100,7 @@ public sealed class RestoreService(
                 Rows = checkedDatabase.Rows,
                 SchemaStepsApplied = checkedDatabase.SchemaStepsApplied,
                 PageSizeRebuiltFrom = checkedDatabase.PageSizeRebuiltFrom,
+                TriggersDropped = checkedDatabase.TriggersDropped,
                 Duration = stopwatch.Elapsed,
             };
             if (request.DryRun)

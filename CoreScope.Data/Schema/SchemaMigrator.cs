@@ -210,6 +210,50 @@ public sealed class SchemaMigrator(ILogger<SchemaMigrator> logger)
             LEFT JOIN observers obs ON obs.rowid = o.observer_idx AND (obs.inactive IS NULL OR obs.inactive = 0);
         """;
 
+    // The tables every CoreScope database has, with the columns their step can add to an older one.
+    private static readonly (string Table, string CreateSql, (string Name, string Definition)[] Added)[] CoreTables =
+    [
+        ("nodes", NodesSql, NodeAddedColumns),
+        ("observers", ObserversSql, ObserverAddedColumns),
+        ("transmissions", TransmissionsSql, TransmissionAddedColumns),
+        ("observations", ObservationsSql, ObservationAddedColumns),
+    ];
+
+    // Read from the CREATE statements above run on an empty in-memory database, so there is no second list to keep.
+    private static readonly Lazy<IReadOnlyDictionary<string, IReadOnlyList<string>>> LazyRequiredColumns = new(() => ReadRequiredColumns());
+
+    private static readonly Lazy<IReadOnlyDictionary<string, IReadOnlyList<string>>> LazyKeyColumns = new(() =>
+        CoreTables.ToDictionary(
+            core => core.Table,
+            core => (IReadOnlyList<string>)RequiredColumns[core.Table]
+                .Where(column => !core.Added.Any(added => string.Equals(added.Name, column, StringComparison.OrdinalIgnoreCase))).ToArray(),
+            StringComparer.Ordinal));
+
+    /// <summary>Every column of each core table once its step has run: what the server reads and writes.</summary>
+    public static IReadOnlyDictionary<string, IReadOnlyList<string>> RequiredColumns => LazyRequiredColumns.Value;
+
+    /// <summary>
+    /// The columns of each core table that no step can add (keys, NOT NULL without a default): a database without them
+    /// cannot be brought to this schema.
+    /// </summary>
+    public static IReadOnlyDictionary<string, IReadOnlyList<string>> KeyColumns => LazyKeyColumns.Value;
+
+    private const string ColumnNamesSql = "SELECT name FROM pragma_table_info(@table) ORDER BY cid;";
+
+    private static Dictionary<string, IReadOnlyList<string>> ReadRequiredColumns()
+    {
+        using var connection = new SQLiteConnection("Data Source=:memory:");
+        connection.Open();
+        var columns = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        foreach (var (table, createSql, _) in CoreTables)
+        {
+            connection.Execute(createSql);
+            columns[table] = connection.Query<string>(ColumnNamesSql, new { table }).ToArray();
+        }
+
+        return columns;
+    }
+
     private Step[] Steps =>
     [
         new("corescope_nodes_v1", async (c, t) =>
@@ -248,11 +292,20 @@ public sealed class SchemaMigrator(ILogger<SchemaMigrator> logger)
     /// Runs the steps not yet recorded in <c>_migrations</c>, each in its own transaction; returns the names of the
     /// steps it ran (a restore reports them).
     /// </summary>
+    /// <exception cref="SchemaStepFailedException">A step failed; its transaction rolled back.</exception>
     public async Task<IReadOnlyList<string>> ApplyAsync(SQLiteConnection connection, CancellationToken cancellationToken)
     {
-        await connection.ExecuteAsync(new CommandDefinition(CreateMigrationsTableSql, cancellationToken: cancellationToken));
-        var applied = (await connection.QueryAsync<string>(
-            new CommandDefinition(SelectAppliedSql, cancellationToken: cancellationToken))).ToHashSet(StringComparer.Ordinal);
+        HashSet<string> applied;
+        try
+        {
+            await connection.ExecuteAsync(new CommandDefinition(CreateMigrationsTableSql, cancellationToken: cancellationToken));
+            applied = (await connection.QueryAsync<string>(
+                new CommandDefinition(SelectAppliedSql, cancellationToken: cancellationToken))).ToHashSet(StringComparer.Ordinal);
+        }
+        catch (SQLiteException exception) when (exception.ResultCode != SQLiteErrorCode.Interrupt)
+        {
+            throw new SchemaStepFailedException("_migrations", exception);
+        }
 
         var ran = new List<string>();
         foreach (var step in Steps)
@@ -262,11 +315,19 @@ public sealed class SchemaMigrator(ILogger<SchemaMigrator> logger)
                 continue;
             }
 
-            using var transaction = connection.BeginTransaction();
-            await step.ApplyAsync(connection, transaction);
-            await connection.ExecuteAsync(new CommandDefinition(
-                RecordStepSql, new { name = step.Name }, transaction, cancellationToken: cancellationToken));
-            transaction.Commit();
+            try
+            {
+                using var transaction = connection.BeginTransaction();
+                await step.ApplyAsync(connection, transaction);
+                await connection.ExecuteAsync(new CommandDefinition(
+                    RecordStepSql, new { name = step.Name }, transaction, cancellationToken: cancellationToken));
+                transaction.Commit();
+            }
+            catch (SQLiteException exception) when (exception.ResultCode != SQLiteErrorCode.Interrupt)
+            {
+                throw new SchemaStepFailedException(step.Name, exception);
+            }
+
             logger.LogInformation("Schema step {Step} applied", step.Name);
             ran.Add(step.Name);
         }
@@ -309,4 +370,11 @@ public sealed class SchemaMigrator(ILogger<SchemaMigrator> logger)
 
         await ExecuteAsync(connection, transaction, ObservationsDedupIndexSql);
     }
+}
+
+/// <summary>A schema step failed on a database (its transaction rolled back); the message names the step and SQLite's reason.</summary>
+public sealed class SchemaStepFailedException(string step, SQLiteException innerException)
+    : Exception($"The schema step {step} failed: {innerException.Message.ReplaceLineEndings(" ")}", innerException)
+{
+    public string Step { get; } = step;
 }
