@@ -83,6 +83,21 @@ public sealed class OffsiteFailureTests : WorkspaceTests
         offsite.GetProperty("failing").GetBoolean().Should().BeTrue();
         offsite.GetProperty("lastFailureReason").GetString().Should().Contain(reason);
 
+        // Without the key, health says which target failed and nothing of where it points or what it answered.
+        using var anonymous = server.CreateClient(key: null);
+        foreach (var path in new[] { "/api/health", "/api/health/backup" })
+        {
+            using var response = await anonymous.GetAsync(path);
+            var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+            var section = path == "/api/health" ? body.GetProperty("backup") : body;
+            var shown = section.GetProperty("offsite")[0];
+            shown.GetProperty("failing").GetBoolean().Should().BeTrue();
+            shown.GetProperty("lastFailureReason").GetString().Should().Contain($"target {target.Name} failed")
+                .And.NotContain(reason).And.NotContain(target.Emulator.Port.ToString(System.Globalization.CultureInfo.InvariantCulture))
+                .And.NotContain(settings.GetValueOrDefault("CoreScope:Offsite:S3:Bucket") ?? settings["CoreScope:Offsite:AzureBlob:Container"]!)
+                .And.NotContain("corescope/", "the prefix");
+        }
+
         server.Logs.Lines.Should().Contain(line => line.Message.Contains($"Offsite copy of backup {manifest.Id()} to {target.Name} failed (not retried") && line.Message.Contains(reason));
         server.Logs.Lines.Should().NotContain(line => line.Message.Contains("trying again"));
         server.Logs.Lines.Should().NotContain(line => line.Message.Contains("AccountKey=") || line.Message.Contains(AzuriteEmulator.AccountKey.Substring(0, 20)));

@@ -1,13 +1,15 @@
 using CoreScope.Api.Filters;
 using CoreScope.Api.Diagnostics;
+using CoreScope.Api.Options;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
 
 namespace CoreScope.Api.Controllers;
 
 /// <summary>Counts, health and request timings.</summary>
 [ApiController]
 [Route("api")]
-public sealed class StatsController(ServerStatusService statusService) : ControllerBase
+public sealed class StatsController(ServerStatusService statusService, IOptionsMonitor<CoreScopeOptions> options) : ControllerBase
 {
     [HttpGet("stats")]
     [ProducesResponseType(typeof(StatsResponse), StatusCodes.Status200OK)]
@@ -16,7 +18,8 @@ public sealed class StatsController(ServerStatusService statusService) : Control
     /// <summary>
     /// 200 "ok"; 200 "degraded" when the newest good backup is older than CoreScope:Backup:MaxAgeHours (the server
     /// works, its backups do not); 503 "down" when the database cannot be read. The backup member says when the last
-    /// backup worked, failed and is next due. HEAD gives the same status without the body, for probes.
+    /// backup worked, failed and is next due. HEAD gives the same status without the body, for probes. An offsite
+    /// target's failure reason is shown in full only to a request with the API key; without it, which target failed.
     /// </summary>
     [HttpGet("health")]
     [HttpHead("health")]
@@ -24,7 +27,7 @@ public sealed class StatsController(ServerStatusService statusService) : Control
     [ProducesResponseType(typeof(HealthResponse), StatusCodes.Status503ServiceUnavailable)]
     public async Task<IActionResult> Health(CancellationToken cancellationToken)
     {
-        var health = await statusService.HealthAsync(cancellationToken);
+        var health = await statusService.HealthAsync(CarriesApiKey(), cancellationToken);
         return StatusCode(health.Status == HealthStatus.Down ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK, health);
     }
 
@@ -38,9 +41,11 @@ public sealed class StatsController(ServerStatusService statusService) : Control
     [ProducesResponseType(typeof(BackupHealth), StatusCodes.Status503ServiceUnavailable)]
     public IActionResult BackupHealth()
     {
-        var backup = statusService.GetBackupHealth();
+        var backup = statusService.GetBackupHealth(CarriesApiKey());
         return StatusCode(backup.Stale ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK, backup);
     }
+
+    private bool CarriesApiKey() => ApiKeyAuthorizationFilter.Authorizes(Request, options.CurrentValue.ApiKey);
 
     /// <summary>Request timings per route template, the slowest recent requests and the database's size.</summary>
     [HttpGet("perf")]

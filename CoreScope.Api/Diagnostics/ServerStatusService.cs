@@ -29,9 +29,10 @@ public sealed class ServerStatusService(
     /// <summary>
     /// The server's health: <c>status</c> is "down" when the database cannot be read, or when its file was deleted or
     /// replaced under the writer (reads of a replacement may work while every write is refused); "degraded" when
-    /// backups are stale.
+    /// backups are stale. <paramref name="withDetail"/>: the request carried the API key, so the reasons may name
+    /// what only an operator should read (an offsite target's endpoint, bucket, prefix and its service's message).
     /// </summary>
-    public async Task<HealthResponse> HealthAsync(CancellationToken cancellationToken)
+    public async Task<HealthResponse> HealthAsync(bool withDetail, CancellationToken cancellationToken)
     {
         var error = writer.LostFileProblem();
         try
@@ -49,7 +50,7 @@ public sealed class ServerStatusService(
         var perf = perfCollector.Snapshot();
         using var process = Process.GetCurrentProcess();
         var uptime = serverInfo.Uptime;
-        var backup = GetBackupHealth();
+        var backup = GetBackupHealth(withDetail);
         return new HealthResponse(
             error is not null ? HealthStatus.Down : backup.Stale ? HealthStatus.Degraded : HealthStatus.Ok,
             ServerInfo.Engine,
@@ -66,8 +67,11 @@ public sealed class ServerStatusService(
             error);
     }
 
-    /// <summary>The backup section of health alone, from memory: no database read, so it answers even when the database does not.</summary>
-    public BackupHealth GetBackupHealth()
+    /// <summary>
+    /// The backup section of health alone, from memory: no database read, so it answers even when the database does
+    /// not. Without <paramref name="withDetail"/> an offsite failure says only which target failed.
+    /// </summary>
+    public BackupHealth GetBackupHealth(bool withDetail)
     {
         var status = backupActivity.Status();
         return new BackupHealth(
@@ -85,9 +89,15 @@ public sealed class ServerStatusService(
             status.Stale,
             backupActivity.OffsiteStatus() is { Count: > 0 } offsite
                 ? offsite.Select(target => new OffsiteHealth(
-                    target.Target, Iso(target.LastSuccessAt), target.LastSuccessBackupId, Iso(target.LastFailureAt), target.LastFailureReason, target.Failing)).ToList()
+                    target.Target, Iso(target.LastSuccessAt), target.LastSuccessBackupId, Iso(target.LastFailureAt),
+                    withDetail || target.LastFailureReason is null ? target.LastFailureReason : GenericOffsiteFailure(target.Target), target.Failing)).ToList()
                 : null);
     }
+
+    // The reason names the endpoint, bucket and prefix, and the service's own words: for the operator, not for anyone
+    // who can reach an unauthenticated health check.
+    private static string GenericOffsiteFailure(string target) =>
+        $"The copy to target {target} failed; the server's log has the reason, and so has this field with the API key.";
 
     private static string? Iso(DateTimeOffset? time) => time is { } value ? IsoTime.Format(value) : null;
 

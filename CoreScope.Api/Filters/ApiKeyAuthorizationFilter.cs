@@ -50,6 +50,17 @@ public sealed class ApiKeyAuthorizationFilter(
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// Whether <paramref name="request"/> carries a key this filter would let through: for an open endpoint that
+    /// shows more to an operator (health's offsite reasons) without refusing anyone.
+    /// </summary>
+    public static bool Authorizes(HttpRequest request, string? configuredKey)
+    {
+        var presentedKey = request.Headers[HeaderName].ToString();
+        return !string.IsNullOrEmpty(configuredKey) && presentedKey.Length > 0 && KeysMatch(presentedKey, configuredKey)
+            && ApiKeyStrength.Weakness(configuredKey) is null;
+    }
+
     private static bool KeysMatch(string presented, string configured) =>
         CryptographicOperations.FixedTimeEquals(
             SHA256.HashData(Encoding.UTF8.GetBytes(presented)),

@@ -103,6 +103,7 @@ public sealed class ProblemDetailsExceptionHandler(
         RestoreFailure.DigestMismatch => (StatusCodes.Status400BadRequest, "The upload does not match its digest", exception.Message),
         RestoreFailure.TooLarge => (StatusCodes.Status413PayloadTooLarge, "The upload is too large", exception.Message),
         RestoreFailure.Unusable => (StatusCodes.Status422UnprocessableEntity, "The file cannot be restored", exception.Message),
+        RestoreFailure.RemoteCopyChanged => (StatusCodes.Status422UnprocessableEntity, "The offsite copy changed on the target", exception.Message),
         RestoreFailure.NewerSchema => (StatusCodes.Status409Conflict, "Made by a newer version", exception.Message),
         RestoreFailure.UnknownBackup => (StatusCodes.Status404NotFound, "No such stored backup", exception.Message),
         RestoreFailure.Busy => (StatusCodes.Status429TooManyRequests, "A backup or restore is already running", exception.Message),

@@ -163,10 +163,13 @@ public sealed class AzureBlobTarget : IOffsiteTarget
         {
             throw new OffsiteTargetException(Name, Explain(exception), Retryable(exception), exception);
         }
-        catch (Exception exception) when (!cancellationToken.IsCancellationRequested &&
-            exception is RequestFailedException or AggregateException or HttpRequestException or IOException or OperationCanceledException)
+        catch (OffsiteTargetException)
         {
-            throw new OffsiteTargetException(Name, $"{Description} could not be reached: {Innermost(exception)}", retryable: true, exception);
+            throw;
+        }
+        catch (Exception exception) when (OffsiteFailures.IsTargetFailure(exception, cancellationToken))
+        {
+            throw new OffsiteTargetException(Name, OffsiteFailures.Explain(Description, exception, Innermost(exception)), retryable: true, exception);
         }
     }
 
@@ -177,11 +180,14 @@ public sealed class AzureBlobTarget : IOffsiteTarget
             $"{Description} refused the credentials ({exception.ErrorCode}): check the account key in the connection string, or the SAS token's signature, expiry and permissions (read, write, list, delete).",
         "AuthorizationPermissionMismatch" or "AuthorizationResourceTypeMismatch" =>
             $"{Description} refused access ({exception.ErrorCode}): the SAS token or key lacks read, write, list or delete there.",
+        _ when exception.Status < 400 =>
+            $"{Description} answered {exception.Status} with something that is not a storage service's answer ({FirstLine(exception.Message)}); a proxy or portal in between, or a damaged transfer",
         _ => $"{Description} answered {exception.Status} {exception.ErrorCode}: {FirstLine(exception.Message)}",
     };
 
+    // A 2xx or 3xx that the SDK still took for an error is an answer it could not read: a proxy's, not the service's.
     private static bool Retryable(RequestFailedException exception) =>
-        exception.Status >= 500 || exception.Status is 408 or 429 || exception.ErrorCode is "Md5Mismatch" or "Crc64Mismatch" or "OperationTimedOut";
+        exception.Status >= 500 || exception.Status < 400 || exception.Status is 408 or 429 || exception.ErrorCode is "Md5Mismatch" or "Crc64Mismatch" or "OperationTimedOut";
 
     private static string FirstLine(string message) => message.Split('\n', 2)[0].Trim();
 

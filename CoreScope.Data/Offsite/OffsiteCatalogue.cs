@@ -74,8 +74,9 @@ public sealed class OffsiteCatalogue
                 var backups = await ReadAsync(target, cancellationToken);
                 listings.Add(new OffsiteListing(target.Name, target.Description, backups, null));
             }
-            catch (OffsiteTargetException exception)
+            catch (Exception exception) when (OffsiteFailures.IsTargetFailure(exception, cancellationToken))
             {
+                // This target's error, in its own entry: the other targets still list what they hold.
                 _logger.LogWarning("Listing offsite target {Target} failed: {Reason}", target.Name, exception.Message);
                 listings.Add(new OffsiteListing(target.Name, target.Description, [], exception.Message));
             }

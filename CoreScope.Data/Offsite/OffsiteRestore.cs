@@ -37,13 +37,17 @@ public sealed class OffsiteRestore(
         logger.LogInformation("Downloading {Key} from {Target} for a restore", key, target.Name);
         var bytes = await target.DownloadToFileAsync(key, downloaded, cancellationToken);
 
-        // What came down is what went up: the entry's SHA-256 is that of the object as sent.
+        // What came down is what went up: the entry's SHA-256 is that of the object as sent. The download itself was
+        // whole (the target's answer was read to its announced end), so a difference is the object, changed in the
+        // bucket since the copy: no retry brings back the bytes that were copied.
         var expectedSent = copy?.Sha256 ?? backup.Manifest.Sha256;
+        var expectedBytes = copy?.SizeBytes ?? backup.Manifest.SizeBytes;
         var actual = Convert.ToHexStringLower(await StagingFiles.HashAsync(downloaded, cancellationToken));
-        if (!string.Equals(actual, expectedSent, StringComparison.OrdinalIgnoreCase))
+        if (bytes != expectedBytes || !string.Equals(actual, expectedSent, StringComparison.OrdinalIgnoreCase))
         {
-            throw new RestoreFailedException(RestoreFailure.DigestMismatch,
-                $"The object {key} on {target.Name} ({bytes} bytes) has SHA-256 {actual}, its manifest there says {expectedSent}; nothing was changed.");
+            throw new RestoreFailedException(RestoreFailure.RemoteCopyChanged,
+                $"The object {key} changed on the target {target.Name} since it was copied: {bytes} bytes with SHA-256 {actual}, its manifest there says " +
+                $"{expectedBytes} bytes with SHA-256 {expectedSent}. Restore another copy; nothing was changed.");
         }
 
         var storedFile = copy is null ? downloaded : await payloads.OpenAsync(copy, downloaded, staging.Path, decryptionKey, cancellationToken);

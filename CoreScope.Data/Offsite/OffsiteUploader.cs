@@ -80,7 +80,8 @@ public sealed class OffsiteUploader : IDisposable
             }
             catch (OffsiteTargetException exception)
             {
-                failures.Add($"{target.Name}: {exception.Message}");
+                // Named by its name in the answer; its endpoint, bucket and prefix are in the log line of the failure.
+                failures.Add($"{target.Name}: {exception.Message.Replace(target.Description, "the target " + target.Name, StringComparison.Ordinal)}");
             }
         }
 

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using Amazon;
 using Amazon.Runtime;
 using Amazon.S3;
@@ -154,7 +153,8 @@ public sealed class S3Target : IOffsiteTarget, IDisposable
             await response.ResponseStream.CopyToAsync(file, 1 << 20, cancellationToken);
             if (file.Length != response.ContentLength)
             {
-                throw new IOException($"The download of {key} ended after {file.Length} of {response.ContentLength} bytes.");
+                throw new OffsiteTargetException(Name,
+                    $"{Description} sent {file.Length} bytes of {key} where it announced {response.ContentLength}: the transfer was cut short or is not the service's.", retryable: true);
             }
 
             return file.Length;
@@ -268,10 +268,13 @@ public sealed class S3Target : IOffsiteTarget, IDisposable
         {
             throw new OffsiteTargetException(Name, Explain(exception), Retryable(exception), exception);
         }
-        catch (Exception exception) when (!cancellationToken.IsCancellationRequested &&
-            exception is AmazonClientException or AmazonServiceException or HttpRequestException or IOException or SocketException or OperationCanceledException)
+        catch (OffsiteTargetException)
         {
-            throw new OffsiteTargetException(Name, $"{Description} could not be reached: {Innermost(exception)}", retryable: true, exception);
+            throw;
+        }
+        catch (Exception exception) when (OffsiteFailures.IsTargetFailure(exception, cancellationToken))
+        {
+            throw new OffsiteTargetException(Name, OffsiteFailures.Explain(Description, exception, Innermost(exception)), retryable: true, exception);
         }
     }
 
@@ -281,11 +284,14 @@ public sealed class S3Target : IOffsiteTarget, IDisposable
         "InvalidAccessKeyId" => $"The access key is not known to {Description} (InvalidAccessKeyId); check AccessKeyId or AWS_ACCESS_KEY_ID.",
         "SignatureDoesNotMatch" => $"The secret key does not match the access key (SignatureDoesNotMatch, {Description}); check SecretAccessKey or AWS_SECRET_ACCESS_KEY.",
         "AccessDenied" => $"Access denied by {Description} (AccessDenied): the key lacks s3:PutObject, s3:GetObject, s3:ListBucket or s3:DeleteObject there.",
+        _ when (int)exception.StatusCode is > 0 and < 400 =>
+            $"{Description} answered {(int)exception.StatusCode} with something that is not a storage service's answer ({exception.Message}); a proxy or portal in between, or a damaged transfer",
         _ => $"{Description} answered {(int)exception.StatusCode} {exception.ErrorCode}: {exception.Message}",
     };
 
+    // A 2xx or 3xx that the SDK still took for an error is an answer it could not read: a proxy's, not the service's.
     private static bool Retryable(AmazonS3Exception exception) =>
-        (int)exception.StatusCode >= 500 || exception.StatusCode is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests or 0
+        (int)exception.StatusCode >= 500 || (int)exception.StatusCode < 400 || exception.StatusCode is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests or 0
         || exception.ErrorCode is "BadDigest" or "RequestTimeout" or "SlowDown" or "IncompleteBody";
 
     private static string Innermost(Exception exception)

@@ -30,6 +30,9 @@ public enum RestoreFailure
     /// <summary>A disk involved (staging, safety copy, the database's WAL) has too little free space.</summary>
     InsufficientStorage,
 
+    /// <summary>An offsite copy is no longer what was copied: its size or SHA-256 differs from its manifest's entry.</summary>
+    RemoteCopyChanged,
+
     /// <summary>Anything else; the live database was not changed unless the message says otherwise.</summary>
     Failed,
 }
