@@ -88,20 +88,22 @@ public sealed class OffsiteManifestTests : WorkspaceTests
         var source = Uri.EscapeDataString(targetName + ":" + plantedObject);
 
         using var unsigned = await client.PostAsync("/api/admin/restore?offsite=" + source, null);
-        var unsignedListing = await ListingAsync(client);
-        await target.WriteAsync(plantedManifest + ".sig", await target.ReadAsync($"corescope/corescope-backup-{real.Id()}.json.sig"));
-        using var otherSignature = await client.PostAsync("/api/admin/restore?offsite=" + source, null);
 
         var body = await unsigned.Content.ReadAsStringAsync();
         unsigned.StatusCode.Should().Be(HttpStatusCode.UnprocessableEntity, body);
         JsonDocument.Parse(body).RootElement.GetProperty("error").GetString().Should().Contain(plantedManifest).And.Contain("no signature");
+        DatabaseContent.Read(Workspace.DatabasePath).Should().BeEquivalentTo(before, options => options.WithStrictOrdering());
+        var listing = await ListingAsync(client);
+        listing.GetProperty("backups").EnumerateArray().Select(backup => backup.GetProperty("manifest").Id()).Should().Equal(real.Id());
+        listing.GetProperty("refused").EnumerateArray().Should().ContainSingle().Which.GetProperty("manifest").GetString().Should().Be(plantedManifest);
+
+        await target.WriteAsync(plantedManifest + ".sig", await target.ReadAsync($"corescope/corescope-backup-{real.Id()}.json.sig"));
+        using var otherSignature = await client.PostAsync("/api/admin/restore?offsite=" + source, null);
+
         body = await otherSignature.Content.ReadAsStringAsync();
         otherSignature.StatusCode.Should().Be(HttpStatusCode.UnprocessableEntity, body);
         JsonDocument.Parse(body).RootElement.GetProperty("error").GetString().Should().Contain("does not match");
         DatabaseContent.Read(Workspace.DatabasePath).Should().BeEquivalentTo(before, options => options.WithStrictOrdering());
-        unsignedListing.GetProperty("backups").EnumerateArray().Select(backup => backup.GetProperty("manifest").Id()).Should().Equal(real.Id());
-        unsignedListing.GetProperty("refused").EnumerateArray().Should().ContainSingle()
-            .Which.GetProperty("manifest").GetString().Should().Be(plantedManifest);
     }
 
     /// <summary>The one target's entry of <c>GET /api/offsite/backups</c>.</summary>
