@@ -6,6 +6,7 @@ using CoreScope.Data.Drills;
 using CoreScope.Data.Notify;
 using CoreScope.Data.Offsite;
 using CoreScope.Data.Offsite.Encryption;
+using CoreScope.Data.Offsite.Signing;
 using CoreScope.Data.Options;
 using CoreScope.Data.Packets;
 using CoreScope.Data.Reads;
@@ -81,6 +82,9 @@ public static class DependencyInjection
 
         // Plain copies, or encrypted to the operator's OpenPGP key when one is configured; a bad key file stops the start.
         services.AddOffsiteEncryption();
+
+        // Manifests on the targets signed, and checked before any list, restore or retention trusts them; a bad key stops the start.
+        services.AddOffsiteSigning();
         services.TryAddSingleton<IOffsitePayloads, OffsitePayloads>();
         services.AddSingleton<OffsiteCatalogue>();
         services.AddSingleton<OffsiteUploader>();

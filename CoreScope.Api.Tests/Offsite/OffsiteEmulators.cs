@@ -170,6 +170,22 @@ public sealed class S3rverEmulator(string folder) : EmulatorProcess(folder)
         return await http.GetByteArrayAsync(Bucket + "/" + string.Join('/', key.Split('/').Select(Uri.EscapeDataString)));
     }
 
+    /// <summary>Writes an object as anyone holding the bucket's credentials could, without the server.</summary>
+    public async Task WriteObjectAsync(string key, byte[] content)
+    {
+        using var client = new Amazon.S3.AmazonS3Client(new Amazon.Runtime.BasicAWSCredentials(AccessKey, SecretKey), new Amazon.S3.AmazonS3Config
+        {
+            ServiceURL = ServiceUrl,
+            ForcePathStyle = true,
+            AuthenticationRegion = "us-east-1",
+            RequestChecksumCalculation = Amazon.Runtime.RequestChecksumCalculation.WHEN_REQUIRED,
+        });
+        await client.PutObjectAsync(new Amazon.S3.Model.PutObjectRequest
+        {
+            BucketName = Bucket, Key = key, InputStream = new MemoryStream(content), UseChunkEncoding = false,
+        });
+    }
+
     protected override (string Script, IReadOnlyList<string> Arguments) Command() =>
         ("s3rver/bin/s3rver.js", ["--directory", Path.Combine(Folder, "data"), "--address", "127.0.0.1", "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--silent", "--configure-bucket", Bucket]);
@@ -199,6 +215,9 @@ public sealed class AzuriteEmulator(string folder) : EmulatorProcess(folder)
     public async Task CreateContainerAsync() => await ContainerClient().CreateIfNotExistsAsync();
 
     public async Task<byte[]> ReadBlobAsync(string name) => (await ContainerClient().GetBlobClient(name).DownloadContentAsync()).Value.Content.ToArray();
+
+    /// <summary>Writes a blob as anyone holding the account key could, without the server.</summary>
+    public async Task WriteBlobAsync(string name, byte[] content) => await ContainerClient().GetBlobClient(name).UploadAsync(new BinaryData(content), overwrite: true);
 
     protected override (string Script, IReadOnlyList<string> Arguments) Command() =>
         ("azurite/dist/src/blob/main.js", ["--blobHost", "127.0.0.1", "--blobPort", Port.ToString(System.Globalization.CultureInfo.InvariantCulture),

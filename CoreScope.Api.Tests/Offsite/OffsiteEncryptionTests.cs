@@ -153,6 +153,7 @@ public sealed class OffsiteEncryptionTests : WorkspaceTests
         environment["CoreScope__ApiKey"] = "";
         environment["CoreScope__Backup__TempDirectory"] = newBox.BackupTempDirectory;
         var database = Path.Combine(newBox.Root, "data", "corescope.db");
+        OffsiteCopies.BringSigningKey(Workspace.DatabasePath, database);
 
         var withoutKey = await ExternalTools.RunAsync("dotnet", [ServerProcess.ServerDll, "restore", "--from-offsite", source, "--database", database], environment);
         var (exitCode, output, error) = await ExternalTools.RunAsync("dotnet",

@@ -120,9 +120,17 @@ public sealed class OffsiteRestoreTests : WorkspaceTests
         environment["CoreScope__Backup__TempDirectory"] = newBox.BackupTempDirectory;
         var dataFolder = Path.Combine(newBox.Root, "data");
 
+        // Without the old box's signing key the bucket's manifests cannot be told from planted ones; with it, they can.
+        var withoutSigningKey = await ExternalTools.RunAsync("dotnet",
+            [ServerProcess.ServerDll, "restore", "--from-offsite", source, "--database", Path.Combine(dataFolder, "corescope.db")], environment);
+        var restoredWithoutKey = File.Exists(Path.Combine(dataFolder, "corescope.db"));
+        OffsiteCopies.BringSigningKey(Workspace.DatabasePath, Path.Combine(dataFolder, "corescope.db"));
         var (exitCode, output, error) = await ExternalTools.RunAsync("dotnet",
             [ServerProcess.ServerDll, "restore", "--from-offsite", source, "--database", Path.Combine(dataFolder, "corescope.db")], environment);
 
+        withoutSigningKey.ExitCode.Should().Be(3, withoutSigningKey.StandardError);
+        withoutSigningKey.StandardError.Should().Contain("no signing key").And.Contain("offsite-signing.key");
+        restoredWithoutKey.Should().BeFalse();
         exitCode.Should().Be(0, output + error);
         output.Trim().Split('\n').Should().ContainSingle().Which.Should().StartWith("restored " + source).And.Contain("transmissions=150");
         DatabaseContent.Read(Path.Combine(dataFolder, "corescope.db")).Should().BeEquivalentTo(original, options => options.WithStrictOrdering());

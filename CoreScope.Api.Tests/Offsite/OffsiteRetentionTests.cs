@@ -47,6 +47,7 @@ public sealed class OffsiteRetentionTests : WorkspaceTests
             var held = newest.Contains(id);
             (await target.HoldsAsync($"corescope/corescope-backup-{id}.db")).Should().Be(held, id);
             (await target.HoldsAsync($"corescope/corescope-backup-{id}.json")).Should().Be(held, id);
+            (await target.HoldsAsync($"corescope/corescope-backup-{id}.json.sig")).Should().Be(held, id);
         }
 
         var local = (await StoredBackups.ListAsync(client)).GetProperty("backups").EnumerateArray().ToList();

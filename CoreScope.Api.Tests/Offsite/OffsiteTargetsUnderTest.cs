@@ -59,6 +59,14 @@ public sealed class TargetUnderTest : IAsyncDisposable
         _ => throw new InvalidOperationException(),
     };
 
+    /// <summary>Writes an object into the bucket or container without the server: what anyone who can write it can do.</summary>
+    public Task WriteAsync(string key, byte[] content) => Emulator switch
+    {
+        S3rverEmulator s3 => s3.WriteObjectAsync(key, content),
+        AzuriteEmulator azure => azure.WriteBlobAsync(key, content),
+        _ => throw new InvalidOperationException(),
+    };
+
     /// <summary>Whether the emulator holds an object under <paramref name="key"/>.</summary>
     public async Task<bool> HoldsAsync(string key)
     {
@@ -103,6 +111,19 @@ public static class OffsiteCopies
             return false;
         }, $"backup {id} to be copied to {target}", timeoutMs);
         return copy;
+    }
+
+    /// <summary>
+    /// What the operator keeps off the box for a new one (docs/offsite.md "Signed manifests"): the HMAC key file made
+    /// beside the old database, put beside the new one. Returns where it went.
+    /// </summary>
+    public static string BringSigningKey(string oldDatabase, string newDatabase)
+    {
+        var folder = Path.GetDirectoryName(newDatabase)!;
+        Directory.CreateDirectory(folder);
+        var keyFile = Path.Combine(folder, CoreScope.Data.Offsite.Signing.OffsiteSigningOptions.KeyFileName);
+        File.Copy(Path.Combine(Path.GetDirectoryName(oldDatabase)!, CoreScope.Data.Offsite.Signing.OffsiteSigningOptions.KeyFileName), keyFile);
+        return keyFile;
     }
 
     public static async Task<JsonElement> HealthAsync(HttpClient client)

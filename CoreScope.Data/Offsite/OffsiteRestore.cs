@@ -11,7 +11,8 @@ namespace CoreScope.Data.Offsite;
 /// Restores from a copy on a target (<c>?offsite={target}:{key}</c>, <c>restore --from-offsite</c>): find its manifest
 /// there, download the object into a staging folder of its own, check its SHA-256 against the manifest's entry, turn
 /// it back into the stored file (<see cref="IOffsitePayloads.OpenAsync"/>), then hand that file to
-/// <see cref="RestoreService"/> with the stored file's SHA-256, so it goes through every check of any restore.
+/// <see cref="RestoreService"/> with the stored file's SHA-256, so it goes through every check of any restore. A
+/// manifest whose signature does not hold, or that names a key outside its own, is refused before anything is downloaded.
 /// </summary>
 public sealed class OffsiteRestore(
     OffsiteTargets targets,
@@ -30,7 +31,17 @@ public sealed class OffsiteRestore(
         string source, RestoreRequest request, OffsiteDecryptionKey? decryptionKey, CancellationToken cancellationToken)
     {
         var (target, key) = Parse(source);
-        var backup = await catalogue.FindAsync(target, key, cancellationToken);
+        OffsiteBackup backup;
+        try
+        {
+            backup = await catalogue.FindAsync(target, key, cancellationToken);
+        }
+        catch (OffsiteManifestRefusedException exception)
+        {
+            // A manifest that is not trusted describes a file that cannot be restored: 422, the command's exit 3.
+            throw new RestoreFailedException(RestoreFailure.Unusable, exception.Message, exception);
+        }
+
         var copy = backup.Manifest.Offsite?.FirstOrDefault(entry => entry.Target == target.Name && entry.Key == key);
         using var staging = SnapshotFolders.Create(backupOptions.Value.ResolvedTempDirectory, SnapshotFolders.RestorePrefix);
         var downloaded = Path.Combine(staging.Path, "download");

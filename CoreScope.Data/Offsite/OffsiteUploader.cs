@@ -3,6 +3,7 @@ using System.Text.Json;
 using CoreScope.Data.Backup;
 using CoreScope.Data.Diagnostics;
 using CoreScope.Data.Offsite.Encryption;
+using CoreScope.Data.Offsite.Signing;
 using CoreScope.Data.Options;
 using CoreScope.Data.Store;
 using Microsoft.Extensions.Logging;
@@ -25,6 +26,7 @@ public sealed class OffsiteUploader : IDisposable
     private readonly OffsiteCatalogue _catalogue;
     private readonly BackupStore _store;
     private readonly IOffsitePayloads _payloads;
+    private readonly OffsiteSigning _signing;
     private readonly BackupActivity _activity;
     private readonly OffsiteOptions _options;
     private readonly string _tempDirectory;
@@ -37,6 +39,7 @@ public sealed class OffsiteUploader : IDisposable
         OffsiteCatalogue catalogue,
         BackupStore store,
         IOffsitePayloads payloads,
+        OffsiteSigning signing,
         BackupActivity activity,
         IOptions<OffsiteOptions> options,
         IOptions<BackupOptions> backupOptions,
@@ -47,6 +50,7 @@ public sealed class OffsiteUploader : IDisposable
         _catalogue = catalogue;
         _store = store;
         _payloads = payloads;
+        _signing = signing;
         _activity = activity;
         _options = options.Value;
         _tempDirectory = backupOptions.Value.ResolvedTempDirectory;
@@ -154,6 +158,11 @@ public sealed class OffsiteUploader : IDisposable
         try
         {
             var stopwatch = Stopwatch.StartNew();
+            if (_signing.CannotSign is { } cannotSign)
+            {
+                throw new OffsiteTargetException(target.Name, cannotSign, retryable: false);
+            }
+
             var stored = await _store.OpenForDownloadAsync(backupId, cancellationToken);
             using var work = SnapshotFolders.Create(_tempDirectory);
             var payload = await PrepareAsync(target, stored, work.Path, cancellationToken);
@@ -172,10 +181,12 @@ public sealed class OffsiteUploader : IDisposable
                 Extensions = payload.Extensions?.ToDictionary(pair => pair.Key, pair => pair.Value),
             };
 
-            // The manifest on the target speaks for this target's copy only; it is what a new machine reads.
-            var remoteManifest = stored.Manifest with { Offsite = [copy] };
-            await target.UploadSmallAsync(
-                OffsiteTargets.ManifestKey(target, backupId), JsonSerializer.SerializeToUtf8Bytes(remoteManifest, OffsiteCatalogue.ManifestJson), cancellationToken);
+            // The manifest on the target speaks for this target's copy only; it is what a new machine reads. Its
+            // signature goes first: the manifest makes the backup visible, and is then already one that verifies.
+            var remoteManifest = JsonSerializer.SerializeToUtf8Bytes(stored.Manifest with { Offsite = [copy] }, OffsiteCatalogue.ManifestJson);
+            var manifestKey = OffsiteTargets.ManifestKey(target, backupId);
+            await target.UploadSmallAsync(OffsiteSigning.SignatureKey(manifestKey), Sign(target, remoteManifest), cancellationToken);
+            await target.UploadSmallAsync(manifestKey, remoteManifest, cancellationToken);
             _store.SetOffsiteCopy(backupId, target.Name, copy);
             _logger.LogInformation("Copied backup {Id} to {Target} as {Key} ({Bytes} bytes) in {DurationMs} ms",
                 backupId, target.Name, key, upload.SizeBytes, stopwatch.ElapsedMilliseconds);
@@ -207,6 +218,19 @@ public sealed class OffsiteUploader : IDisposable
             return await _payloads.PrepareAsync(stored.Manifest, stored.Path, workFolder, cancellationToken);
         }
         catch (OffsiteEncryptionKeyException exception)
+        {
+            throw new OffsiteTargetException(target.Name, exception.Message, retryable: false, exception);
+        }
+    }
+
+    // A key file that cannot be made (a read-only data folder) fails the copy as a refused credential would.
+    private byte[] Sign(IOffsiteTarget target, byte[] manifest)
+    {
+        try
+        {
+            return _signing.Sign(manifest);
+        }
+        catch (OffsiteSigningKeyException exception)
         {
             throw new OffsiteTargetException(target.Name, exception.Message, retryable: false, exception);
         }

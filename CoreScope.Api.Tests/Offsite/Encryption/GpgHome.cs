@@ -87,6 +87,13 @@ public sealed class GpgHome : IAsyncDisposable
         return (exitCode, error);
     }
 
+    /// <summary><c>gpg --verify {signature} {data}</c> with this home's keys, as docs/offsite.md "Signed manifests" says; its exit code and standard error.</summary>
+    public async Task<(int ExitCode, string StandardError)> VerifyAsync(string signature, string data)
+    {
+        var (exitCode, _, error) = await RunAsync("--verify", signature, data);
+        return (exitCode, error);
+    }
+
     /// <summary>What the file is made of, packet by packet (<c>gpg --list-packets</c>).</summary>
     public async Task<string> ListPacketsAsync(string file)
     {
