@@ -232,8 +232,10 @@ public sealed class BackupStoreStartTests : WorkspaceTests
         (output + error).Should().NotContain("   at ", "no stack trace for a folder the operator can fix");
     }
 
-    // The server as a service user runs it: permissions do not stop root, so when the tests run as root the server
-    // runs as nobody (setpriv), in a workspace it may write to. It ends by itself: refused, or killed at the time-out.
+    // The server as a service user runs it: permissions do not stop root, so when the tests run as root the server runs
+    // as root without the two capabilities that bypass them (setpriv): it keeps reading the build output wherever the
+    // clone lies (as nobody it could not pass a 0700 clone folder: realpath failed on a fresh clone under mktemp -d).
+    // It ends by itself: refused, or killed at the time-out.
     [UnsupportedOSPlatform("windows")]
     private async Task<(int ExitCode, string Output, string Error)> RunServerUnprivilegedAsync(Dictionary<string, string?> environment)
     {
@@ -252,7 +254,9 @@ public sealed class BackupStoreStartTests : WorkspaceTests
         environment["CoreScope__Database__Path"] = Workspace.DatabasePath;
         environment["CoreScope__Backup__TempDirectory"] = Workspace.BackupTempDirectory;
         string[] server = ["dotnet", ServerProcess.ServerDll];
-        string[] command = Environment.IsPrivilegedProcess ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", .. server] : server;
+        string[] command = Environment.IsPrivilegedProcess
+            ? ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--inh-caps=-dac_override,-dac_read_search", "--", .. server]
+            : server;
         return await ExternalTools.RunAsync(command[0], command[1..], environment, timeoutMs: 60_000);
     }
 }
